@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Documentation fragments for user-set and secret-file options. Private to promaccess.core."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Options of every module that manages a set of basic-auth users.
+    DOCUMENTATION = r"""
+options:
+  users:
+    description:
+      - The users to manage, in the order new users are appended.
+      - Existing users keep their place, so a first, reserved internal entry stays first.
+      - Users in the file that are not listed are kept, unless O(exclusive=true).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - The user name. Must not be empty, contain V(:), white space at either end, or control characters.
+        type: str
+        required: true
+      password:
+        description:
+          - The clear-text password. It is verified against the stored hash and hashed only when it differs.
+          - Mutually exclusive with O(users[].password_hash).
+        type: str
+      password_hash:
+        description:
+          - A ready hash, compared as a string with the stored one (no hashing work at all).
+          - Mutually exclusive with O(users[].password).
+        type: str
+      state:
+        description:
+          - Whether the user must be present or absent.
+        type: str
+        default: present
+        choices: [present, absent]
+  exclusive:
+    description:
+      - Remove every user that is not listed in O(users).
+    type: bool
+    default: false
+  bcrypt_rounds:
+    description:
+      - The bcrypt cost (log2 of the number of rounds) for new hashes, from 4 to 31.
+    type: int
+    default: 12
+  rehash:
+    description:
+      - V(on_policy_change) rehashes a user whose password is given and whose stored hash uses another
+        scheme or a lower bcrypt cost than asked. V(never) keeps any hash that the password verifies against.
+    type: str
+    default: never
+    choices: [never, on_policy_change]
+"""
+
+    # A local file holding hashes.
+    SECRET_FILE = r"""
+options:
+  path:
+    description:
+      - The file to manage.
+    type: path
+    required: true
+    aliases: [dest]
+  create:
+    description:
+      - Create the file when it does not exist. With V(false), a missing file is an error.
+    type: bool
+    default: true
+  backup:
+    description:
+      - Keep a time-stamped copy of the previous file next to it.
+    type: bool
+    default: false
+notes:
+  - O(mode) defaults to V(0640), also for an existing file, so hashes are never readable by others.
+  - Writes are atomic; the new file is never readable by others, not even for a moment.
+  - Diff output lists user names with their hash scheme and cost, never a hash or a password.
+"""

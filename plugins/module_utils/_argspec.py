@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Argument-spec builders shared by the modules, one per concern. Private to promaccess.core."""
+
+from __future__ import annotations
+
+
+def user_set_spec() -> dict:
+    """The user list and its policy: shared by every module that manages a set of basic-auth users."""
+    return dict(
+        users=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                name=dict(type="str", required=True),
+                password=dict(type="str", no_log=True),
+                password_hash=dict(type="str", no_log=True),
+                state=dict(type="str", default="present", choices=["present", "absent"]),
+            ),
+            mutually_exclusive=[("password", "password_hash")],
+        ),
+        exclusive=dict(type="bool", default=False),
+        bcrypt_rounds=dict(type="int", default=12),
+        rehash=dict(type="str", default="never", choices=["never", "on_policy_change"]),
+    )
+
+
+def secret_file_spec() -> dict:
+    """A local file holding hashes (mode, owner and group come from add_file_common_args)."""
+    return dict(
+        path=dict(type="path", required=True, aliases=["dest"]),
+        create=dict(type="bool", default=True),
+        backup=dict(type="bool", default=False),
+    )

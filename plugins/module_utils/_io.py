@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Atomic, never-world-readable file writes for secret-bearing files. Private to promaccess.core."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+DEFAULT_SECRET_MODE = "0640"
+
+
+class FileWriteError(Exception):
+    """A file could not be read or written; the message names the path and the cause."""
+
+
+def read_file(path: str) -> bytes | None:
+    """Content of ``path``, or None when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileWriteError("cannot read %s: %s" % (path, exc.strerror or exc)) from exc
+
+
+@contextlib.contextmanager
+def _umask(mask: int):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@contextlib.contextmanager
+def staged_file(path: str, content: bytes):
+    """Yield the path of a 0600 temporary file holding ``content`` in the directory of ``path``.
+
+    The caller may validate it (``promtool``, ``nginx -t``) and then move it into place; it is removed if it
+    is still there when the block ends, so a failed validation leaves the old file untouched.
+    """
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(directory):
+        raise FileWriteError("cannot write %s: directory %s does not exist" % (path, directory))
+    try:
+        with _umask(0o077):
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    except OSError as exc:
+        raise FileWriteError("cannot write %s: %s" % (path, exc.strerror or exc)) from exc
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        yield tmp
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def install_file(module, staged: str, path: str, file_args: dict) -> None:
+    """Move a staged file over ``path`` atomically and apply ownership and mode.
+
+    The staged file gets its final owner and mode before the rename, and the rename happens under umask 077,
+    so the secret is never readable by others, not even for a moment (``atomic_move`` alone makes a new file
+    ``0666 & ~umask`` first).
+    """
+    staged_args = dict(file_args, path=staged)
+    module.set_fs_attributes_if_different(staged_args, False)
+    with _umask(0o077):
+        module.atomic_move(staged, path, unsafe_writes=module.params.get("unsafe_writes", False))
+
+
+def write_file(module, path: str, content: bytes, file_args: dict, backup: bool = False) -> str | None:
+    """Atomically replace ``path`` with ``content``; return the backup file name when one was made."""
+    backup_file = None
+    if backup and os.path.exists(path):
+        backup_file = module.backup_local(path)
+    with staged_file(path, content) as staged:
+        install_file(module, staged, path, file_args)
+    return backup_file

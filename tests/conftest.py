@@ -1,0 +1,27 @@
+"""Test set-up shared by unit and integration tests: make the collection importable under its FQCN."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def collections_root() -> Path:
+    """The directory holding ansible_collections/promaccess/core for this checkout (see the Makefile)."""
+    if REPO.parent.name == "promaccess" and REPO.parent.parent.name == "ansible_collections":
+        return REPO.parent.parent.parent
+    root = REPO / "build" / "collections"
+    link = root / "ansible_collections" / "promaccess" / "core"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
+    return root
+
+
+ROOT = collections_root()
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT))
