@@ -35,12 +35,9 @@ collection:
 	  mkdir -p build/collections/ansible_collections/promaccess && \
 	  ln -sfn $(CURDIR) build/collections/ansible_collections/promaccess/core; fi
 
-# Sanity needs a real (not linked) tree at ansible_collections/promaccess/core: copy the tracked files.
+# ansible-test sanity on a copy of the tree at a real ansible_collections/promaccess/core path.
 sanity: bootstrap
-	@rm -rf build/sanity && mkdir -p build/sanity/ansible_collections/promaccess/core
-	@git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents {} build/sanity/ansible_collections/promaccess/core/
-	@cd build/sanity/ansible_collections/promaccess/core && git init -q && git add -A && \
-	  $(BIN)/ansible-test sanity --color no --python 3.12 --requirements --skip-test pylint 2>&1 | tail -n 40
+	VENV=$(VENV) scripts/sanity.sh
 
 lint: bootstrap collection
 	$(BIN)/ansible-lint --profile production --offline

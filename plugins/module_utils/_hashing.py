@@ -19,8 +19,9 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     passlib_exc = None
     passlib_hash = None
 
-#: Schemes this collection writes. Any scheme below may be read and kept.
-WRITABLE_SCHEMES = ("bcrypt", "sha512_crypt", "apr_md5_crypt")
+#: Schemes this collection writes. Any scheme below may be read and kept. ``ldap_sha1`` ({SHA}, unsalted SHA-1)
+#: is weak and written only for targets that read nothing else (Envoy Gateway's basic auth).
+WRITABLE_SCHEMES = ("bcrypt", "sha512_crypt", "apr_md5_crypt", "ldap_sha1")
 BCRYPT_MAX_BYTES = 72
 BCRYPT_MIN_ROUNDS = 4
 BCRYPT_MAX_ROUNDS = 31
@@ -149,6 +150,8 @@ class HashPolicy:
             handler = self._handler("bcrypt").using(ident="2y", rounds=self.bcrypt_rounds)
         elif self.scheme == "sha512_crypt":
             handler = self._handler("sha512_crypt").using(rounds=SHA512_DEFAULT_ROUNDS)
+        elif self.scheme == "ldap_sha1":
+            handler = self._handler("ldap_sha1")
         else:
             handler = self._handler("apr_md5_crypt")
         self.hash_operations += 1

@@ -83,7 +83,6 @@ class HtpasswdFile:
         return "".join(line + "\n" for line in out)
 
 
-
 class HtpasswdUsersBackend(UserFileBackend):
     """Backend of promaccess.core.htpasswd_users."""
 

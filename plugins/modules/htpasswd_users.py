@@ -20,7 +20,7 @@ description:
   - bcrypt hashes are written with the C($2y$) prefix that C(htpasswd -B) writes; C($2a$) and C($2b$) hashes
     already in the file are read and kept.
 author:
-  - promaccess.core maintainers
+  - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - ansible.builtin.files
   - promaccess.core._users

@@ -18,7 +18,7 @@ description:
     rejects it, the old file stays in place and the task fails with promtool's message.
   - Prometheus reads this file on every request, so a change takes effect without a restart.
 author:
-  - promaccess.core maintainers
+  - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - ansible.builtin.files
   - promaccess.core._users
