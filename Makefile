@@ -1,6 +1,6 @@
 # promaccess.core: one entry point for everything CI and a developer run.
 #   make demo   provision the local demo (installs what it needs)
-#   make test   every test: sanity, lint, changelog lint, unit and integration (installs what it needs)
+#   make test   every test: sanity, lint, changelog lint, molecule, unit and integration (installs what it needs)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -22,7 +22,7 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap collection test sanity lint changelog-lint unit integration pytest demo clean
+.PHONY: help bootstrap collection test sanity lint changelog-lint unit integration molecule demo clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -51,12 +51,16 @@ unit: bootstrap collection
 integration: bootstrap collection
 	$(BIN)/python -m pytest tests/integration
 
+# Molecule scenarios on podman hosts with systemd (all podman scenarios, or SCENARIO=name).
+molecule: bootstrap collection
+	PROMACCESS_VENV=$(VENV) scripts/molecule.sh $(SCENARIO)
+
 # The test command README.md gives and .ci/run calls. pytest runs last, so its summary closes the output.
-test: bootstrap collection sanity lint changelog-lint
+test: bootstrap collection sanity lint changelog-lint molecule
 	$(BIN)/python -m pytest tests/unit tests/integration
 
 demo: bootstrap collection
-	$(BIN)/ansible-playbook -i playbooks/demo_inventory.yml playbooks/demo.yml
+	PROMACCESS_VENV=$(VENV) scripts/demo.sh
 
 clean:
 	rm -rf build state .pytest_cache

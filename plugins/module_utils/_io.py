@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 
 DEFAULT_SECRET_MODE = "0640"
@@ -63,6 +64,23 @@ def staged_file(path: str, content: bytes):
             os.unlink(tmp)
 
 
+def _narrow_existing_mode(path: str, mode) -> None:
+    """``atomic_move`` copies the old file's mode onto the new one. When the old file is looser than wanted
+    (say 0644 for a wanted 0640), narrow it first to what both allow, so the new content is never readable
+    more widely than asked; readers the wanted mode allows keep reading."""
+    if not isinstance(mode, int):
+        try:
+            mode = int(str(mode), 8)
+        except (TypeError, ValueError):
+            return  # symbolic or no mode: set_fs_attributes_if_different applies it after the move
+    try:
+        current = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if current & ~mode:
+        os.chmod(path, current & mode)
+
+
 def install_file(module, staged: str, path: str, file_args: dict) -> None:
     """Move a staged file over ``path`` atomically and apply ownership and mode.
 
@@ -72,6 +90,7 @@ def install_file(module, staged: str, path: str, file_args: dict) -> None:
     """
     staged_args = dict(file_args, path=staged)
     module.set_fs_attributes_if_different(staged_args, False)
+    _narrow_existing_mode(path, file_args.get("mode"))
     with _umask(0o077):
         module.atomic_move(staged, path, unsafe_writes=module.params.get("unsafe_writes", False))
 

@@ -43,3 +43,17 @@ def test_read_file(tmp_path):
     assert read_file(str(tmp_path / "f")) == b"x"
     with pytest.raises(FileWriteError, match="cannot read"):
         read_file(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "current, wanted, expected",
+    [(0o644, "0640", 0o640), (0o600, "0640", 0o600), (0o666, 0o640, 0o640), (0o644, "u=rw", 0o644), (0o640, None, 0o640)],
+)
+def test_narrow_existing_mode_never_widens(tmp_path, current, wanted, expected):
+    from ansible_collections.promaccess.core.plugins.module_utils._io import _narrow_existing_mode
+
+    target = tmp_path / "f"
+    target.write_bytes(b"x")
+    os.chmod(target, current)
+    _narrow_existing_mode(str(target), wanted)
+    assert stat.S_IMODE(os.stat(target).st_mode) == expected

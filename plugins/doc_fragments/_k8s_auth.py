@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Documentation fragment for Kubernetes connection options. Private to promaccess.core."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Named, and read from the same environment variables, as in kubernetes.core.
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file. Without it (and without O(host)), C(~/.kube/config) is used, and failing
+        that the in-cluster service account.
+      - Can also be set with the E(K8S_AUTH_KUBECONFIG) environment variable.
+    type: path
+  context:
+    description:
+      - The kubeconfig context to use instead of its current context.
+      - Can also be set with the E(K8S_AUTH_CONTEXT) environment variable.
+    type: str
+  host:
+    description:
+      - The URL of the API server, overriding the kubeconfig's.
+      - Can also be set with the E(K8S_AUTH_HOST) environment variable.
+    type: str
+  api_key:
+    description:
+      - A bearer token for the API server, overriding the kubeconfig's credentials.
+      - Can also be set with the E(K8S_AUTH_API_KEY) environment variable.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate. The kubeconfig's setting applies when not given.
+      - Can also be set with the E(K8S_AUTH_VERIFY_SSL) environment variable.
+    type: bool
+    aliases: [verify_ssl]
+  ca_cert:
+    description:
+      - Path to a CA certificate bundle to verify the API server with.
+      - Can also be set with the E(K8S_AUTH_SSL_CA_CERT) environment variable.
+    type: path
+    aliases: [ssl_ca_cert]
+notes:
+  - The credentials need C(get), C(create), C(update) and C(delete) on C(secrets) in the namespace; C(get) on
+    C(namespaces) is used in check mode only to tell a missing namespace, and is not required.
+"""

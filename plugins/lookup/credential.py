@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: credential
+short_description: Get a grant's credential from the age-encrypted credential store, minting it when missing
+version_added: 0.1.0
+author:
+  - promaccess.core maintainers (@promaccess)
+description:
+  - Returns, for each grant name, its credential from the credential store on the controller, a YAML file
+    encrypted with age, decrypted in memory with the operator identity and never written in plaintext.
+  - A grant missing from the store is minted (64 characters from C([A-Za-z0-9]) for the user name and the
+    password, drawn with Python's C(secrets), as C(pwgen -s 64 1) does), hashed once with bcrypt (cost 12)
+    and stored, so later runs return the same credential.
+  - The store is updated under an exclusive lock on C(<store>.lock), read again under the lock and replaced
+    atomically, so runs at the same time never lose an update. A new store is written only after it was
+    checked to decrypt with O(identity).
+  - The store is written even in check mode when a grant is minted, so that the check and the real run agree.
+options:
+  _terms:
+    description: Grant names.
+    required: true
+    type: list
+    elements: str
+  store:
+    description:
+      - The store file. A relative path is taken from the playbook directory.
+    type: path
+    required: true
+    env:
+      - name: PROMACCESS_CREDENTIAL_STORE
+  identity:
+    description:
+      - The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
+    type: path
+    required: true
+    env:
+      - name: PROMACCESS_AGE_IDENTITY
+  recipients:
+    description:
+      - Extra public keys (C(age1...), C(ssh-ed25519 ...), C(ssh-rsa ...)) the store is encrypted to when it is
+        written, for other operators. The public keys of O(identity) are always added.
+    type: list
+    elements: str
+    default: []
+    env:
+      - name: PROMACCESS_CREDENTIAL_RECIPIENTS
+  recipients_file:
+    description: Files of extra recipients, one per line, in C(age -R) format.
+    type: list
+    elements: path
+    default: []
+    env:
+      - name: PROMACCESS_CREDENTIAL_RECIPIENTS_FILE
+  username:
+    description: A caller-supplied user name for the grant instead of a minted one. Only with one grant.
+    type: str
+  password:
+    description: A caller-supplied password for the grant instead of a minted one. Only with one grant.
+    type: str
+  create:
+    description: Mint a missing grant. When V(false), a missing grant is an error.
+    type: bool
+    default: true
+  armor:
+    description: Write the store ASCII-armored (text, easier to keep in git). Both forms are read.
+    type: bool
+    default: true
+  lock_timeout:
+    description: Seconds to wait for another run holding the store lock.
+    type: float
+    default: 60
+notes:
+  - age does not authenticate the sender; anyone holding a recipient's public key can write a store the
+    identity decrypts. Keep the store where only operators can write.
+  - The values returned are secrets. Pass them only to options marked C(no_log) (such as
+    M(promaccess.core.age_handoff) O(promaccess.core.age_handoff#module:password)), or use the
+    C(password_hash) on hosts; do not C(set_fact) or C(debug) them.
+seealso:
+  - module: promaccess.core.age_handoff
+  - module: promaccess.core.htpasswd_users
+"""
+
+EXAMPLES = r"""
+- name: Hand a credential to team-a, minting it on the first run
+  promaccess.core.age_handoff:
+    path: "{{ playbook_dir }}/handoff/team-a.txt.age"
+    recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]
+    url: https://prometheus.example.org
+    username: "{{ cred.username }}"
+    password: "{{ cred.password }}"
+  delegate_to: localhost
+  vars:
+    cred: "{{ lookup('promaccess.core.credential', 'team-a', store=inventory_dir ~ '/credentials.age') }}"
+
+- name: Put the grant on the host by its stored hash (string comparison, no bcrypt work)
+  promaccess.core.htpasswd_users:
+    path: /etc/nginx/prometheus.htpasswd
+    users:
+      - name: "{{ cred.username }}"
+        password_hash: "{{ cred.password_hash }}"
+  vars:
+    cred: "{{ lookup('promaccess.core.credential', 'team-a', store=inventory_dir ~ '/credentials.age') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One dictionary per grant.
+  type: list
+  elements: dict
+  contains:
+    grant:
+      description: The grant name.
+      type: str
+    username:
+      description: The user name (secret).
+      type: str
+    password:
+      description: The password (secret).
+      type: str
+    password_hash:
+      description: The canonical bcrypt hash of the password (C($2y$), cost 12), for O(promaccess.core.htpasswd_users#module:users[].password_hash).
+      type: str
+    minted_at:
+      description: When the credential was minted or set, UTC, ISO 8601.
+      type: str
+"""
+
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.promaccess.core.plugins.module_utils._age import (
+    PYRAGE_IMPORT_ERROR,
+    AgeError,
+    load_recipients,
+    read_identities,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
+    CredentialStore,
+    CredentialStoreError,
+)
+
+display = Display()
+
+
+def _plain(value):
+    """A plain str (or None) from a possibly tagged Ansible string."""
+    return None if value is None else str(value)
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        if PYRAGE_IMPORT_ERROR is not None:
+            raise AnsibleLookupError("the credential lookup needs the 'pyrage' Python package on the controller")
+        # Plain str: Ansible's tagged strings cannot be dumped by yaml.safe_dump into the store.
+        username = _plain(self.get_option("username"))
+        password = _plain(self.get_option("password"))
+        if (username is not None or password is not None) and len(terms) != 1:
+            raise AnsibleLookupError("username and password can be given for exactly one grant")
+        store_path = os.path.expanduser(self.get_option("store"))
+        if not os.path.isabs(store_path):
+            store_path = os.path.join(self._loader.get_basedir(), store_path)
+        try:
+            identities = read_identities(self.get_option("identity"))
+            recipients = load_recipients(
+                self.get_option("recipients"), self.get_option("recipients_file"), extra=identities.public
+            )
+            store = CredentialStore(
+                store_path,
+                identities,
+                recipients,
+                armor=self.get_option("armor"),
+                lock_timeout=self.get_option("lock_timeout"),
+            )
+            out = []
+            for grant in (_plain(term) for term in terms):
+                out.append(store.get(grant, username, password, self.get_option("create")))
+                display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, store.last_action, store_path))
+        except (AgeError, CredentialStoreError) as exc:
+            raise AnsibleLookupError(str(exc)) from None
+        return out

@@ -1,0 +1,193 @@
+"""What k8s_basic_auth_secret writes, checked by the real consumers that can run here.
+
+* The htpasswd-shaped Secret data (ingress-nginx ``auth``, F5 ``htpasswd``, Envoy ``.htpasswd``, Traefik
+  ``users``) is served as an ``auth_basic_user_file`` by a real nginx (a plain process on 127.0.0.1): 401
+  without credentials, 401 with a wrong password, 200 with each user's password. nginx stands in for the
+  controllers' own readers; ingress-nginx is nginx, the others read the same htpasswd syntax.
+* The Prometheus ``web.yml`` passes ``promtool check web-config`` and a real Prometheus started with it
+  answers 401 / 200.
+* Every Secret the module sends validates against the real Kubernetes OpenAPI schema (kubernetes-validate,
+  pinned to Kubernetes KUBERNETES_VERSION, strict: unknown fields are errors).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.promaccess.core.plugins.module_utils._hashing import HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._k8s_auth_formats import FORMAT_NAMES, get_format
+from ansible_collections.promaccess.core.plugins.module_utils._k8s_secret import BasicAuthSecretBackend
+from ansible_collections.promaccess.core.plugins.module_utils._users import reconcile
+
+HERE = Path(__file__).resolve().parent
+KUBERNETES_VERSION = "1.33.0"  # one of kubernetes_validate.utils.all_versions() in kubernetes-validate 1.37.0
+_spec = importlib.util.spec_from_file_location("promaccess_standin_loader2", HERE.parent / "k8s_standin" / "__init__.py")
+_loader = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_loader)
+StandinServer = _loader.load().StandinServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def curl_status(url, user=None, password=None) -> str:
+    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+    config = None
+    if user is not None:
+        # credentials through a curl config on stdin, never argv
+        config = 'user = "%s:%s"\n' % (user, password)
+        cmd += ["-K", "-"]
+    return subprocess.run(cmd + [url], input=config, capture_output=True, text=True, timeout=10).stdout
+
+
+def wait_for(url, expected, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = curl_status(url)
+        if last == expected:
+            return
+        time.sleep(0.2)
+    raise AssertionError("%s did not answer %s within %ss (last: %s)" % (url, expected, seconds, last))
+
+
+def users_for(fmt_name):
+    fmt = get_format(fmt_name)
+    passwords = {"internal": secrets.token_urlsafe(18), "team-a": secrets.token_urlsafe(18)}
+    wanted = [{"name": n, "password": p} for n, p in passwords.items()]
+    outcome = reconcile({}, wanted, HashPolicy(fmt.scheme, 5), allowed_hash_schemes=fmt.allowed_hash_schemes)
+    document, _ = fmt.parse({})
+    return fmt.render(document, outcome.users), passwords
+
+
+HTPASSWD_FORMATS = {
+    "ingress_nginx_auth_file": "auth",
+    "nginx_ingress_htpasswd": "htpasswd",
+    "envoy_gateway": ".htpasswd",
+    "traefik": "users",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt_name", sorted(HTPASSWD_FORMATS))
+def test_htpasswd_data_read_by_real_nginx(fmt_name, tmp_path):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    data, passwords = users_for(fmt_name)
+    userfile = tmp_path / "auth"
+    userfile.write_text(data[HTPASSWD_FORMATS[fmt_name]])
+    port = free_port()
+    for sub in ("logs", "tmp", "www"):
+        (tmp_path / sub).mkdir()
+    # a static file, not `return 200`: `return` runs before the access phase and would skip auth_basic
+    (tmp_path / "www" / "index.html").write_text("ok\n")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        "user root root;\nworker_processes 1;\npid %(d)s/nginx.pid;\nerror_log %(d)s/logs/error.log;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n  access_log off;\n  client_body_temp_path %(d)s/tmp; proxy_temp_path %(d)s/tmp;\n"
+        "  fastcgi_temp_path %(d)s/tmp; uwsgi_temp_path %(d)s/tmp; scgi_temp_path %(d)s/tmp;\n"
+        "  server {\n    listen 127.0.0.1:%(port)d;\n    location / {\n      auth_basic \"prometheus\";\n"
+        "      auth_basic_user_file %(d)s/auth;\n      root %(d)s/www;\n    }\n  }\n}\n"
+        % {"d": tmp_path, "port": port}
+    )
+    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = "http://127.0.0.1:%d/" % port
+        wait_for(url, "401", 15)
+        assert curl_status(url, "team-a", "wrong-" + passwords["team-a"]) == "401"
+        assert curl_status(url, "internal", passwords["team-a"]) == "401"
+        for name, password in passwords.items():
+            assert curl_status(url, name, password) == "200", name
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_web_config_read_by_promtool_and_real_prometheus(tmp_path):
+    data, passwords = users_for("prometheus_web_config")
+    web = tmp_path / "web.yml"
+    web.write_text(data["web.yml"])
+    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        ["prometheus", "--config.file=%s" % config, "--web.config.file=%s" % web,
+         "--web.listen-address=127.0.0.1:%d" % port, "--storage.tsdb.path=%s" % (tmp_path / "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = "http://127.0.0.1:%d/-/healthy" % port
+        wait_for(url, "401", 60)
+        assert curl_status(url, "team-a", "wrong-" + passwords["team-a"]) == "401"
+        for name, password in passwords.items():
+            assert curl_status(url, name, password) == "200", name
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_promtool_rejects_a_web_config_without_bcrypt(tmp_path):
+    """The check above could fail: promtool does refuse a non-bcrypt hash (why the format is bcrypt only)."""
+    sha = HashPolicy("ldap_sha1").hash("a", secrets.token_urlsafe(12))
+    web = tmp_path / "web.yml"
+    web.write_text("basic_auth_users:\n  a: '%s'\n" % sha)
+    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60)
+    assert check.returncode != 0
+
+
+class _Module:
+    def __init__(self, params):
+        self.params = params
+        self.check_mode = False
+        self._diff = False
+
+    def warn(self, message):
+        pass
+
+
+@pytest.mark.parametrize("fmt_name", FORMAT_NAMES)
+def test_written_secrets_validate_against_kubernetes_schema(fmt_name, tmp_path):
+    import kubernetes_validate.utils as kv
+
+    assert KUBERNETES_VERSION in kv.all_versions()
+    with StandinServer(namespaces=["monitoring"]) as standin:
+        params = dict(
+            kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
+            validate_certs=None, ca_cert=None, namespace="monitoring", name="prom-auth", format=fmt_name,
+            labels={"app.kubernetes.io/name": "prometheus"}, state="present", exclusive=False,
+            bcrypt_rounds=4, rehash="never",
+            users=[{"name": "internal", "password": secrets.token_urlsafe(12), "password_hash": None, "state": "present"}],
+        )
+        BasicAuthSecretBackend(_Module(params)).run()
+        params["users"].append({"name": "team-a", "password": secrets.token_urlsafe(12), "password_hash": None,
+                                "state": "present"})
+        BasicAuthSecretBackend(_Module(params)).run()
+        bodies = [r["body"] for r in standin.writes()]
+    assert [r.get("kind") for r in bodies] == ["Secret", "Secret"]
+    for body in bodies:
+        kv.validate(body, KUBERNETES_VERSION, strict=True)
+
+
+def test_schema_validation_can_fail():
+    import kubernetes_validate.utils as kv
+
+    bad = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": {"auth": 5}}
+    with pytest.raises(kv.ValidationError):
+        kv.validate(bad, KUBERNETES_VERSION, strict=True)
