@@ -22,13 +22,17 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap collection test sanity lint changelog-lint unit integration molecule demo clean
+.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo clean
 
 help:
 	@sed -n '2,4p' Makefile
 
 bootstrap:
 	@VENV=$(VENV) scripts/bootstrap.sh
+
+# Where Ansible finds this checkout (used by the tests of the checked-out-in-place layout).
+where:
+	@echo $(COLLECTIONS_ROOT)
 
 collection:
 	@if [ "$(COLLECTIONS_ROOT)" = "$(CURDIR)/build/collections" ]; then \

@@ -29,8 +29,9 @@ NAME=${PROMACCESS_TEST_IMAGE_NAME:-localhost/promaccess-test-host}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 SUITE=bookworm
-# Installed in the image.
-INCLUDE=python3,python3-apt,systemd,systemd-sysv,dbus,curl,ca-certificates,apache2-utils
+# Installed in the image. procps (priority important, on every Debian VM; minbase leaves it out) gives
+# /bin/kill, which Debian's prometheus.service runs to reload.
+INCLUDE=python3,python3-apt,systemd,systemd-sysv,dbus,curl,ca-certificates,apache2-utils,procps
 # Downloaded into the image's apt cache, installed by the playbook under test.
 CACHED="nginx prometheus python3-passlib python3-bcrypt python3-yaml"
 

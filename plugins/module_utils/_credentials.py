@@ -26,7 +26,7 @@ def mint(length: int = MINT_LENGTH) -> str:
     """A random string of ``length`` characters from [A-Za-z0-9], drawn with ``secrets``."""
     if length < 16:
         raise CredentialError("refusing to mint a credential shorter than 16 characters")
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(ALPHABET) for _unused in range(length))
 
 
 def check_field(field: str, value, what: str = "credential") -> None:

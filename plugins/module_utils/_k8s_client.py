@@ -31,7 +31,16 @@ try:
 except ImportError:  # pragma: no cover - exercised through missing_required_lib in the modules
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
     k8s_client = k8s_config = None
-    ApiException = ConfigException = Urllib3Error = Exception
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        """Stands in for kubernetes.client.exceptions.ApiException when the client is missing."""
+
+    class ConfigException(Exception):  # type: ignore[no-redef]
+        """Stands in for kubernetes.config.ConfigException when the client is missing."""
+
+    class Urllib3Error(Exception):  # type: ignore[no-redef]
+        """Stands in for urllib3.exceptions.HTTPError when the client is missing."""
+
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 FIELD_MANAGER = "promaccess.core"
@@ -203,7 +212,7 @@ class SecretApi:
         return True
 
     def create(self, namespace: str, body: dict) -> dict:
-        body, _ = without_last_applied(body)
+        body, _unused = without_last_applied(body)
         body["metadata"].pop("resourceVersion", None)
         return self._call(
             "create",
@@ -217,7 +226,7 @@ class SecretApi:
 
     def replace(self, namespace: str, name: str, body: dict) -> dict:
         """PUT with the resourceVersion read: the server answers 409 if someone else wrote in between."""
-        body, _ = without_last_applied(body)
+        body, _unused = without_last_applied(body)
         return self._call(
             "update",
             namespace,

@@ -102,7 +102,7 @@ class BasicAuthSecretBackend:
                 self.verify_operations += policy.verify_operations
             self.outcome = outcome
             self.before_users = existing if current is not None else None
-            self.result["keys"] = sorted(new_data)
+            self.result["secret_keys"] = sorted(new_data)
             if current is None:
                 return {
                     "apiVersion": "v1",

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_basic_auth_secret
 short_description: Manage the basic-auth users of a Kubernetes Secret, in the format its consumer reads
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps one set of basic-auth users in a Kubernetes Secret, rendered for the ingress controller, gateway or
     Prometheus that reads it. See O(format).
@@ -140,7 +140,7 @@ secret_type:
   returned: O(state=present)
   type: str
   sample: Opaque
-keys:
+secret_keys:
   description: The keys of the Secret's data after the change (never their values).
   returned: O(state=present)
   type: list

@@ -9,12 +9,12 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_ingress_auth
 short_description: Set the basic-auth annotations of an existing Kubernetes Ingress
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets (or removes) only the annotations that make the chosen ingress controller require basic auth checked
     against a Secret, on an Ingress that already exists. Other annotations, and the rest of the Ingress, are
     left alone - the change is a JSON merge patch on C(metadata.annotations) naming only the owned keys.
-  - The Secret itself is managed by M(promaccess.core.k8s_basic_auth_secret); use the matching O(format)
+  - The Secret itself is managed by M(promaccess.core.k8s_basic_auth_secret); use the matching O(promaccess.core.k8s_basic_auth_secret#module:format)
     there (V(ingress_nginx_auth_file), V(ingress_nginx_auth_map) or V(nginx_ingress_htpasswd)).
   - Traefik needs a C(Middleware) object of kind BasicAuth referenced from the Ingress; that is not managed
     here (see the collection's C(docs/kubernetes.md)).

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_prometheus_url
 short_description: Set the external URL and route prefix of a Prometheus Operator Prometheus
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets C(spec.externalUrl) and C(spec.routePrefix) of an existing C(Prometheus) object
     (C(monitoring.coreos.com/v1)), so that the links Prometheus renders point at the ingress URL users reach it

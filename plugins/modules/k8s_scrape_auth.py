@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_scrape_auth
 short_description: Scrape credentials for a Prometheus Operator ServiceMonitor, in a Secret it references
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps a bearer token (or a basic-auth username and password) in a Secret in the ServiceMonitor's namespace,
     and makes the chosen ServiceMonitor (C(monitoring.coreos.com/v1)) endpoints reference it through
@@ -85,7 +85,6 @@ options:
       - The key of the Secret holding the bearer token (O(auth_type=bearer)).
       - Defaults to the key the endpoints already reference, else C(token). Give a new key to rotate.
     type: str
-    no_log: false
   token:
     description:
       - The bearer token to store under O(secret_key). Without it the key must already exist in the Secret
@@ -101,7 +100,6 @@ options:
       - The key of the Secret holding the password (O(auth_type=basic)); defaults to the referenced key, else
         C(password).
     type: str
-    no_log: false
   username:
     description:
       - The basic-auth username to store under O(username_key).
@@ -117,7 +115,6 @@ options:
     type: list
     elements: str
     default: []
-    no_log: false
   secret_labels:
     description:
       - Labels to set on the Secret. Labels not named here are kept.
@@ -268,15 +265,15 @@ def main():
         endpoint_indexes=dict(type="list", elements="int", default=[]),
         auth_type=dict(type="str", default="bearer", choices=["bearer", "basic"]),
         secret_name=dict(type="str"),
-        secret_namespace=dict(type="str"),
+        secret_namespace=dict(type="str", no_log=False),
         secret_key=dict(type="str", no_log=False),
         token=dict(type="str", no_log=True),
-        username_key=dict(type="str"),
+        username_key=dict(type="str", no_log=False),
         password_key=dict(type="str", no_log=False),
         username=dict(type="str"),
         password=dict(type="str", no_log=True),
         remove_keys=dict(type="list", elements="str", default=[], no_log=False),
-        secret_labels=dict(type="dict", default={}),
+        secret_labels=dict(type="dict", default={}, no_log=False),
     )
     argument_spec.update(connection_spec())
     module = AnsibleModule(

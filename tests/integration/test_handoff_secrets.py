@@ -86,7 +86,7 @@ def handoff_runs(tmp_path_factory):
     recipient = _keygen(tmp_path / "key.txt")
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAY % {"recipient": recipient})
-    runs = [run_playbook(playbook, tmp_path, None, "-vvv") for _ in range(2)]
+    runs = [run_playbook(playbook, tmp_path, None, "-vvv") for _unused in range(2)]
     for proc in runs:
         assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
     decrypted = subprocess.run(
@@ -100,7 +100,7 @@ def handoff_runs(tmp_path_factory):
 
 @pytest.mark.slow
 def test_handoff_holds_a_minted_credential(handoff_runs):
-    _, _, fields = handoff_runs
+    _unused, _unused, fields = handoff_runs
     assert re.fullmatch(rb"[A-Za-z0-9]{64}", fields[b"username"])
     assert re.fullmatch(rb"[A-Za-z0-9]{64}", fields[b"password"])
     assert fields[b"url"] == b"https://prometheus.test.example"
@@ -108,7 +108,7 @@ def test_handoff_holds_a_minted_credential(handoff_runs):
 
 @pytest.mark.slow
 def test_vvv_output_holds_no_secret(handoff_runs):
-    _, runs, fields = handoff_runs
+    _unused, runs, fields = handoff_runs
     for proc in runs:
         output = proc.stdout + proc.stderr
         assert "<localhost> ESTABLISH LOCAL CONNECTION" in output  # really -vvv
@@ -120,14 +120,14 @@ def test_vvv_output_holds_no_secret(handoff_runs):
 
 @pytest.mark.slow
 def test_second_run_changes_nothing(handoff_runs):
-    _, runs, _ = handoff_runs
+    _unused, runs, _unused = handoff_runs
     assert re.search(r"localhost\s*: ok=2\s+changed=1\s", runs[0].stdout), runs[0].stdout[-2000:]
     assert re.search(r"localhost\s*: ok=2\s+changed=0\s", runs[1].stdout), runs[1].stdout[-2000:]
 
 
 @pytest.mark.slow
 def test_no_plaintext_credential_on_disk(handoff_runs):
-    tmp_path, _, fields = handoff_runs
+    tmp_path, _unused, fields = handoff_runs
     roots = [REPO, Path(tempfile.gettempdir())]
     if tmp_path.resolve() not in [r.resolve() for r in roots] and not str(tmp_path.resolve()).startswith(
         str(Path(tempfile.gettempdir()).resolve())

@@ -48,7 +48,7 @@ def curl_status(url, user=None, password=None) -> str:
         # credentials through a curl config on stdin, never argv
         config = 'user = "%s:%s"\n' % (user, password)
         cmd += ["-K", "-"]
-    return subprocess.run(cmd + [url], input=config, capture_output=True, text=True, timeout=10).stdout
+    return subprocess.run(cmd + [url], input=config, capture_output=True, text=True, timeout=10, check=False).stdout
 
 
 def wait_for(url, expected, seconds=30.0):
@@ -67,7 +67,7 @@ def users_for(fmt_name):
     passwords = {"internal": secrets.token_urlsafe(18), "team-a": secrets.token_urlsafe(18)}
     wanted = [{"name": n, "password": p} for n, p in passwords.items()]
     outcome = reconcile({}, wanted, HashPolicy(fmt.scheme, 5), allowed_hash_schemes=fmt.allowed_hash_schemes)
-    document, _ = fmt.parse({})
+    document, _unused = fmt.parse({})
     return fmt.render(document, outcome.users), passwords
 
 
@@ -101,7 +101,7 @@ def test_htpasswd_data_read_by_real_nginx(fmt_name, tmp_path):
         "      auth_basic_user_file %(d)s/auth;\n      root %(d)s/www;\n    }\n  }\n}\n"
         % {"d": tmp_path, "port": port}
     )
-    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
     proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -122,7 +122,7 @@ def test_web_config_read_by_promtool_and_real_prometheus(tmp_path):
     data, passwords = users_for("prometheus_web_config")
     web = tmp_path / "web.yml"
     web.write_text(data["web.yml"])
-    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60)
+    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
@@ -148,7 +148,7 @@ def test_promtool_rejects_a_web_config_without_bcrypt(tmp_path):
     sha = HashPolicy("ldap_sha1").hash("a", secrets.token_urlsafe(12))
     web = tmp_path / "web.yml"
     web.write_text("basic_auth_users:\n  a: '%s'\n" % sha)
-    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60)
+    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60, check=False)
     assert check.returncode != 0
 
 

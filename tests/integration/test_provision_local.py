@@ -9,21 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def recap(output: str, host: str) -> dict:
@@ -43,21 +35,7 @@ def tree_digest(root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    state = tmp_path_factory.mktemp("demo-state")
-    env = dict(
-        os.environ,
-        PROMACCESS_DEMO_STATE=str(state),
-        PROMACCESS_VENV=str(BIN.parent),
-        PROMACCESS_DEMO_PROMETHEUS_PORT=str(free_port()),
-        PROMACCESS_DEMO_NGINX_PORT=str(free_port()),
-        ANSIBLE_NOCOLOR="1",
-    )
-    first = subprocess.run([str(REPO / "scripts" / "demo.sh")], env=env, capture_output=True, text=True, check=False)
-    try:
-        yield state, env, first
-    finally:
-        for service in ("nginx", "prometheus"):
-            subprocess.run([str(state / "service.sh"), "stop", service], capture_output=True, check=False)
+    yield from run_demo(tmp_path_factory.mktemp("demo-state"))
 
 
 def provision(env, *args):
@@ -65,14 +43,6 @@ def provision(env, *args):
         [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), "promaccess.core.provision_access", *args],
         env=env, capture_output=True, text=True, check=False, cwd=str(REPO),
     )
-
-
-def handoff(state: Path) -> dict:
-    out = subprocess.run(
-        ["age", "--decrypt", "-i", str(state / "team-a-key.txt"), str(state / "handoff/team-a/credentials.txt.age")],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
 
 
 def curl_status(url: str, user: str | None = None, password: str | None = None) -> int:
@@ -109,7 +79,7 @@ def test_first_run_grants_and_hands_off(demo):
 
 @pytest.mark.slow
 def test_internal_user_stays_first_and_files_are_private(demo):
-    state, _, first = demo
+    state, _env, first = demo
     assert first.returncode == 0
     htpasswd = (state / "nginx/prometheus.htpasswd").read_text().splitlines()
     cred = handoff(state)
@@ -123,7 +93,7 @@ def test_internal_user_stays_first_and_files_are_private(demo):
 def test_no_plaintext_grant_credential_on_disk(demo):
     """The password is nowhere in plaintext; the user name only where a consumer reads it and in nginx's logs
     (nginx logs the user of every request, and of a password mismatch)."""
-    state, _, first = demo
+    state, _env, first = demo
     assert first.returncode == 0
     cred = handoff(state)
 

@@ -246,7 +246,7 @@ class StandinServer:
                              "metadata": {"resourceVersion": str(self.revision)}}
         key = (resource, namespace, name)
         if verb == "list":
-            items = [copy.deepcopy(o) for (r, ns, _), o in sorted(self.objects.items()) if r == resource and ns == namespace]
+            items = [copy.deepcopy(o) for (r, ns, _unused), o in sorted(self.objects.items()) if r == resource and ns == namespace]
             return 200, {"apiVersion": _api_version(resource), "kind": RESOURCES[resource][2] + "List", "items": items,
                          "metadata": {"resourceVersion": str(self.revision)}}
         if verb == "create":

@@ -88,7 +88,7 @@ def test_identity_errors_name_the_file_not_the_content(tmp_path):
     with pytest.raises(AgeError, match="cannot read identity file .*nope.txt"):
         _age.read_identities(str(tmp_path / "nope.txt"))
     bad = tmp_path / "bad.txt"
-    bad.write_text("# created\nAGE-SECRET-KEY-1NOTVALIDATALL\n")
+    bad.write_text("# created\n" + _age.SECRET_KEY_PREFIX + "NOTVALIDATALL\n")
     with pytest.raises(AgeError) as err:
         _age.read_identities(str(bad))
     assert "line 2" in str(err.value) and "NOTVALID" not in str(err.value)

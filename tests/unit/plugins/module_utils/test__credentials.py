@@ -10,7 +10,7 @@ from ansible_collections.promaccess.core.plugins.module_utils import _credential
 
 
 def test_mint_is_64_alphanumerics_and_random():
-    values = {c.mint() for _ in range(50)}
+    values = {c.mint() for _unused in range(50)}
     assert len(values) == 50
     assert all(re.fullmatch(r"[A-Za-z0-9]{64}", v) for v in values)
     # every character class shows up across the draws (pwgen -s uses all of them)

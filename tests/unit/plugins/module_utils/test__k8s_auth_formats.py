@@ -131,7 +131,7 @@ def test_auth_map_refuses_names_that_cannot_be_keys(hashes):
 
 def test_web_config_refuses_empty_user_set():
     fmt = get_format("prometheus_web_config")
-    document, _ = fmt.parse({})
+    document, _unused = fmt.parse({})
     with pytest.raises(AuthFormatError, match="turns authentication off"):
         fmt.render(document, {})
 

@@ -79,22 +79,22 @@ FORMATS = [
 @pytest.mark.parametrize("fmt,secret_type,keys", FORMATS)
 def test_four_step_cycle(base, standin, fmt, secret_type, keys):
     params = dict(base, format=fmt, users=_users(), labels={"app": "prometheus"})
-    first, _ = run(params, check_mode=True, diff=True)
+    first, _unused = run(params, check_mode=True, diff=True)
     assert first["changed"] and first["users_added"] == ["user0", "user1"]
     assert standin.get_object("secrets", "monitoring", "prom-auth") is None
     assert standin.writes() == []
     assert "$2" not in str(first["diff"]) and "{SHA}" not in str(first["diff"])
 
-    second, _ = run(params, diff=True)
-    assert second["changed"] and second["keys"] == keys
+    second, _unused = run(params, diff=True)
+    assert second["changed"] and second["secret_keys"] == keys
     stored = standin.get_object("secrets", "monitoring", "prom-auth")
     assert stored["type"] == secret_type and sorted(stored["data"]) == keys
     assert stored["metadata"]["labels"] == {"app": "prometheus"}
     assert LAST_APPLIED not in str(stored)
     writes = len(standin.writes())
 
-    third, _ = run(params, check_mode=True)
-    fourth, _ = run(params)
+    third, _unused = run(params, check_mode=True)
+    fourth, _unused = run(params)
     for result in (third, fourth):
         assert result["changed"] is False
         assert result["hash_operations"] == 0 and result["verify_operations"] == 2
@@ -108,7 +108,7 @@ def test_existing_users_order_kept_and_others_untouched(base, standin):
         "data": encode_data({"auth": "internal:%s\nold:%s\n" % (internal, internal), "other": "kept"}),
     })
     users = _users(1) + [{"name": "old", "state": "absent", "password": None, "password_hash": None}]
-    result, _ = run(dict(base, users=users, labels={"app": "p"}))
+    result, _unused = run(dict(base, users=users, labels={"app": "p"}))
     assert result["users_added"] == ["user0"] and result["users_removed"] == ["old"]
     stored = standin.get_object("secrets", "monitoring", "prom-auth")
     data = decode_data(stored)
@@ -121,8 +121,8 @@ def test_existing_users_order_kept_and_others_untouched(base, standin):
 def test_exclusive_and_string_comparison_of_hashes(base, standin):
     given = HashPolicy("bcrypt", 4).hash("a", secrets.token_urlsafe(16))
     run(dict(base, users=_users(2)))
-    result, _ = run(dict(base, exclusive=True,
-                         users=[{"name": "a", "password_hash": given, "password": None, "state": "present"}]))
+    result, _unused = run(dict(base, exclusive=True,
+                               users=[{"name": "a", "password_hash": given, "password": None, "state": "present"}]))
     assert result["users_removed"] == ["user0", "user1"] and result["users_added"] == ["a"]
     assert result["hash_operations"] == 0 and result["verify_operations"] == 0
     assert decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))["auth"] == "a:%s\n" % given
@@ -160,7 +160,7 @@ def test_secret_type_mismatch_is_refused(base, standin):
 def test_conflict_is_retried_on_fresh_read(base, standin):
     run(dict(base, users=_users(1)))
     standin.inject_conflicts("update", 1)
-    result, _ = run(dict(base, users=_users(2)))
+    result, _unused = run(dict(base, users=_users(2)))
     assert result["changed"] and result["conflicts_retried"] == 1
     names = [line.split(":")[0] for line in decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))["auth"].splitlines()]
     assert names == ["user0", "user1"]
@@ -180,16 +180,16 @@ def test_last_applied_dropped_with_warning(base, standin):
         "metadata": {"name": "prom-auth", "annotations": {LAST_APPLIED: '{"data":{"auth":"old"}}'}},
         "data": encode_data({"auth": ""}),
     })
-    _, module = run(dict(base, users=_users(1)))
+    _unused, module = run(dict(base, users=_users(1)))
     assert "annotations" not in standin.get_object("secrets", "monitoring", "prom-auth")["metadata"]
     assert any("dropped" in w for w in module.warnings)
 
 
 def test_absent(base, standin):
-    result, _ = run(dict(base, state="absent"))
+    result, _unused = run(dict(base, state="absent"))
     assert result["changed"] is False
     run(dict(base, users=_users(1)))
-    result, _ = run(dict(base, state="absent"), check_mode=True, diff=True)
+    result, _unused = run(dict(base, state="absent"), check_mode=True, diff=True)
     assert result["changed"] and standin.get_object("secrets", "monitoring", "prom-auth") is not None
-    result, _ = run(dict(base, state="absent"))
+    result, _unused = run(dict(base, state="absent"))
     assert result["changed"] and standin.get_object("secrets", "monitoring", "prom-auth") is None

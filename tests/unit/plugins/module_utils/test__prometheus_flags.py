@@ -13,7 +13,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._prometheus_flags 
     PrometheusFlagsBackend,
     apply_flags,
     check_prefix_consistency,
-    current_flags,
     normalize_wanted,
     quote_systemd_word,
     render_dropin,

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What the real-browser check (tests/browser/check_ui.mjs) needs, from the project's own files:
+#   - Debian's chromium (and fonts-liberation, so pages render with real glyphs), installed with apt-get when
+#     missing and we are root (the same packages are listed in bindep.txt);
+#   - playwright-core, pinned by tests/browser/package-lock.json, installed with `npm ci` (it downloads no browser).
+# Idempotent: does nothing when chromium is there and node_modules matches the lock file.
+# Prints the chromium path on the last line of stdout. Needs node >= 20 and npm (see docs/testing.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+browser_dir=tests/browser
+packages=(chromium fonts-liberation)
+chromium=${PROMACCESS_CHROMIUM:-/usr/bin/chromium}
+
+log() { printf 'browser-deps: %s\n' "$*" >&2; }
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != installed ]; then
+        missing+=("$pkg")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        log "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) or with bindep"
+        exit 1
+    fi
+    log "installing ${missing[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 900 apt-get update -qq >&2
+    timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+if [ ! -x "$chromium" ]; then
+    log "$chromium is not an executable"
+    exit 1
+fi
+
+for tool in node npm; do
+    command -v "$tool" >/dev/null || { log "$tool is missing (node >= 20 with npm)"; exit 1; }
+done
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    log "node $(node --version) is too old: playwright-core needs node >= 20"
+    exit 1
+fi
+
+stamp=$browser_dir/node_modules/.promaccess-lock.sha256
+want=$(sha256sum "$browser_dir/package-lock.json" | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$browser_dir/node_modules/playwright-core/package.json" ]; then
+    log "node_modules matches package-lock.json"
+else
+    log "npm ci in $browser_dir"
+    # playwright-core never downloads browsers; the variable guards against a future dependency that would.
+    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm ci --no-audit --no-fund >&2)
+    printf '%s\n' "$want" >"$stamp"
+fi
+echo "$chromium"
