@@ -1,6 +1,6 @@
 # promaccess.core: one entry point for everything CI and a developer run.
 #   make demo   provision the local demo (installs what it needs)
-#   make test   every test: sanity, lint, changelog lint, molecule, unit and integration (installs what it needs)
+#   make test   every test: sanity, lint, changelog and docs lint, EE context, molecule, unit and integration
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -22,7 +22,7 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo clean
+.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo ee docs docs-lint clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -49,6 +49,17 @@ lint: bootstrap collection
 changelog-lint: bootstrap
 	$(BIN)/antsibull-changelog lint
 
+# Execution environment build context (ansible-builder create; building the image needs a registry).
+ee: bootstrap
+	VENV=$(VENV) scripts/ee-context.sh
+
+# antsibull-docs lint of plugins, role argument specs and guides; `make docs` builds the site in build/docs.
+docs-lint: bootstrap collection
+	VENV=$(VENV) scripts/docs-lint.sh
+
+docs: bootstrap collection
+	VENV=$(VENV) scripts/docs-build.sh
+
 unit: bootstrap collection
 	$(BIN)/python -m pytest tests/unit
 
@@ -60,7 +71,7 @@ molecule: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/molecule.sh $(SCENARIO)
 
 # The test command README.md gives and .ci/run calls. pytest runs last, so its summary closes the output.
-test: bootstrap collection sanity lint changelog-lint molecule
+test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule
 	$(BIN)/python -m pytest tests/unit tests/integration
 
 demo: bootstrap collection

@@ -24,14 +24,14 @@ find_python() {
 }
 
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-test.txt requirements-docs.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   py=$(find_python)
   echo "bootstrap: creating $VENV with $py"
   rm -rf "$VENV"
   "$py" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-test.txt -r requirements-docs.txt
   echo "$want" > "$stamp"
 fi
 
