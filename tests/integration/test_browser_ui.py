@@ -49,7 +49,7 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ui(chromium, demo, tmp_path_factory):
     """Run tests/browser/check_ui.mjs once; the credential goes through the environment, never argv."""
-    state, _, first = demo
+    state, _unused, first = demo
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     cred = handoff(state)
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -104,12 +104,12 @@ def test_ui_renders_with_its_assets_under_the_prefix(ui):
     assert (prefix + "graph", 301) in statuses and (prefix + "graph/", 302) in statuses
     same_origin = [(u, s) for u, s in statuses if u.startswith(origin + "/")]
     assert same_origin == statuses, "requests left the nginx origin"
-    assert all(u.startswith(prefix) for u, _ in same_origin)
+    assert all(u.startswith(prefix) for u, _unused in same_origin)
     assert [(u, s) for u, s in same_origin if s >= 400] == []
     static = [(u, s) for u, s in same_origin if u.startswith(prefix + "classic/static/")]
-    assert len(static) >= 15 and all(s == 200 for _, s in static), static
+    assert len(static) >= 15 and all(s == 200 for _unused, s in static), static
     for asset in ("jquery.min.js", "bootstrap.min.css", "js/graph/index.js", "graph_template.handlebar"):
-        assert any(asset in u for u, _ in static), asset
+        assert any(asset in u for u, _unused in static), asset
     assert summary["failed_requests"] == [] and summary["page_errors"] == []
     elements = summary["elements"]
     assert elements["expression_input"] and elements["execute_button"]
@@ -122,7 +122,7 @@ def test_ui_renders_with_its_assets_under_the_prefix(ui):
 
 @pytest.mark.slow
 def test_same_page_without_credentials_is_refused(ui):
-    _, summary, _ = ui
+    _unused, summary, _unused = ui
     anonymous = summary["anonymous"]
     assert set(anonymous) == {"page", "static_asset"}
     for name, result in anonymous.items():
@@ -132,7 +132,7 @@ def test_same_page_without_credentials_is_refused(ui):
 
 @pytest.mark.slow
 def test_screenshot_is_kept(ui):
-    _, summary, _ = ui
+    _unused, summary, _unused = ui
     assert summary["screenshot"] == str(SCREENSHOT)
     assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 10_000
     width, height, distinct = png_facts(SCREENSHOT)

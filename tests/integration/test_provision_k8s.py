@@ -70,7 +70,7 @@ class _FakeIngress:
                     code = 401
                     header = self.headers.get("Authorization", "")
                     if obj and header.startswith("Basic "):
-                        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                        user, _unused, password = base64.b64decode(header[6:]).decode().partition(":")
                         ht = HtpasswdFile.from_string(base64.b64decode(obj["data"]["auth"]).decode())
                         if user in ht.users() and ht.check_password(user, password):
                             code = 200
@@ -157,7 +157,7 @@ def cluster(tmp_path_factory):
                    ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build/collections")),
                    ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"))
         runs = []
-        for _ in range(2):
+        for _unused in range(2):
             before = len(standin.writes())
             proc = subprocess.run(
                 [str(BIN / "ansible-playbook"), "-i", str(tmp / "inventory.yml"), "promaccess.core.provision_access"],
@@ -171,7 +171,7 @@ def cluster(tmp_path_factory):
 
 
 def _first(cluster):
-    proc, _ = cluster["runs"][0]
+    proc, _unused = cluster["runs"][0]
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
     return proc
 
@@ -226,7 +226,6 @@ def test_summary_says_the_ingress_endpoint_was_not_verified(cluster):
     assert "Endpoints NOT verified: standin %s" % url in out
 
 
-
 @pytest.mark.slow
 def test_reachable_ingress_is_verified_from_the_controller(cluster):
     """Against the fake ingress (a stand-in, see _FakeIngress): the playbook's three checks ran and passed."""
@@ -234,7 +233,7 @@ def test_reachable_ingress_is_verified_from_the_controller(cluster):
     fake = cluster["fake"]
     assert ("standin-b kubernetes ingress https://metrics-b.example.org/prometheus/ (checked at %s from the "
             "controller): 401 anonymous, 401 wrong password, 200 for internal, team-a" % fake.url) in out
-    codes = [code for _, code in fake.requests]
+    codes = [code for _unused, code in fake.requests]
     assert codes.count(200) >= 2 and codes.count(401) >= 2
     assert "standin-b" not in out.split("Endpoints NOT verified:", 1)[1].splitlines()[0]
     # The hand-off URL is the external URL of an endpoint the grant was verified on, before unverified ones.

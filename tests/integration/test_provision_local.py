@@ -17,7 +17,6 @@ import pytest
 from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
 
 
-
 def recap(output: str, host: str) -> dict:
     """The last PLAY RECAP line of ``host`` as a dict of counters."""
     lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
