@@ -22,6 +22,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._io import (
     read_file,
     staged_file,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._yaml import load_mapping
 
 YAML_IMPORT_ERROR = None
 try:
@@ -45,16 +46,7 @@ class ScrapeConfigError(Exception):
 # -- plain functions ---------------------------------------------------------------------------------------
 def parse(text: str) -> dict:
     """The whole document of a prometheus.yml (a mapping; empty when the text is empty)."""
-    try:
-        document = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " at line %d" % (mark.line + 1) if mark is not None else ""
-        raise ScrapeConfigError("is not valid YAML%s" % where) from exc
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise ScrapeConfigError("must hold a YAML mapping at the top level")
+    document = load_mapping(text, ScrapeConfigError)
     scrape_configs = document.get("scrape_configs")
     if scrape_configs is not None:
         if not isinstance(scrape_configs, list):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.promaccess.core.plugins.module_utils._user_file import UserFileBackend, UserFileError
+from ansible_collections.promaccess.core.plugins.module_utils._yaml import load_mapping
 
 YAML_IMPORT_ERROR = None
 try:
@@ -26,16 +27,7 @@ class WebConfigError(Exception):
 
 def parse(text: str) -> tuple[dict, dict[str, str]]:
     """Return the whole document and its ``basic_auth_users`` map (ordered as in the file)."""
-    try:
-        document = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " at line %d" % (mark.line + 1) if mark is not None else ""
-        raise WebConfigError("is not valid YAML%s" % where) from exc
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise WebConfigError("must hold a YAML mapping at the top level")
+    document = load_mapping(text, WebConfigError)
     users = document.get(USERS_KEY) or {}
     if not isinstance(users, dict):
         raise WebConfigError("%s must be a mapping of user name to bcrypt hash" % USERS_KEY)
