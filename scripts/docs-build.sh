@@ -10,25 +10,9 @@
 # plain text. References inside this collection are checked by scripts/docs-lint.sh either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-$PWD/.venv}
-BIN=$VENV/bin
+# shellcheck source=scripts/_collection_env.sh
+source scripts/_collection_env.sh
 DEST=$PWD/build/docs
-
-if [[ ! -x $BIN/antsibull-docs || ! -x $BIN/sphinx-build ]] || ! "$BIN/python" -c 'import sphinx_ansible_theme, ansible_pygments' 2>/dev/null; then
-  echo "docs-build: installing requirements-docs.txt into $VENV"
-  "$BIN/python" -m pip install --quiet --disable-pip-version-check -r requirements-docs.txt
-fi
-
-here=$PWD
-if [[ $here == */ansible_collections/promaccess/core ]]; then
-  root=${here%/ansible_collections/promaccess/core}
-else
-  root=$here/build/collections
-  mkdir -p "$root/ansible_collections/promaccess"
-  ln -sfn "$here" "$root/ansible_collections/promaccess/core"
-fi
-export ANSIBLE_COLLECTIONS_PATH=$root
-export PATH=$BIN:$PATH   # antsibull-docs runs `ansible` and `ansible-doc`; build.sh runs sphinx-build
 
 rm -rf "$DEST"
 mkdir -p "$DEST"

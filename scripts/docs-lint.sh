@@ -9,25 +9,9 @@
 # build/collections/ansible_collections/promaccess/core (as `make collection` does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-$PWD/.venv}
-BIN=$VENV/bin
-
-if [[ ! -x $BIN/antsibull-docs ]]; then
-  echo "docs-lint: installing requirements-docs.txt into $VENV"
-  "$BIN/python" -m pip install --quiet --disable-pip-version-check -r requirements-docs.txt
-fi
-
-here=$PWD
-if [[ $here == */ansible_collections/promaccess/core ]]; then
-  root=${here%/ansible_collections/promaccess/core}
-else
-  root=$here/build/collections
-  mkdir -p "$root/ansible_collections/promaccess"
-  ln -sfn "$here" "$root/ansible_collections/promaccess/core"
-fi
-export ANSIBLE_COLLECTIONS_PATH=$root
-export PATH=$BIN:$PATH   # antsibull-docs runs `ansible` and `ansible-doc` from PATH
+# shellcheck source=scripts/_collection_env.sh
+source scripts/_collection_env.sh
 
 "$BIN/antsibull-docs" lint-collection-docs --plugin-docs --validate-collection-refs dependent \
-  --check-extra-docs-refs "$root/ansible_collections/promaccess/core"
+  --check-extra-docs-refs "$COLLECTIONS_ROOT/ansible_collections/promaccess/core"
 echo "docs-lint: plugin, role and extra docs of promaccess.core are clean"

@@ -13,15 +13,10 @@
 # -t promaccess-ee build/ee/context` builds the image where a registry is reachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-$PWD/.venv}
+# shellcheck source=scripts/_collection_env.sh
+source scripts/_collection_env.sh
 EE_DIR=${EE_DIR:-$PWD/build/ee}
 EE_BASE_IMAGE=${EE_BASE_IMAGE:-quay.io/ansible/awx-ee:latest}
-BIN=$VENV/bin
-
-if [[ ! -x $BIN/ansible-builder ]]; then
-  echo "ee-context: installing requirements-docs.txt into $VENV"
-  "$BIN/python" -m pip install --quiet --disable-pip-version-check -r requirements-docs.txt
-fi
 
 version=$("$BIN/python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 tarball=promaccess-core-$version.tar.gz
