@@ -281,12 +281,14 @@ class SecretApi:
 
 # -- other namespaced objects, patched field by field --------------------------------------------------------
 # (group, version, plural) -> kind. Addressed through CustomObjectsApi, which builds the plain REST path
-# /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}: that serves built-in groups (Ingress) as well as
-# custom resources and needs no discovery.
+# /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}: that serves built-in groups (Ingress, Deployment,
+# StatefulSet) as well as custom resources and needs no discovery.
 OBJECT_KINDS = {
     ("networking.k8s.io", "v1", "ingresses"): "Ingress",
     ("monitoring.coreos.com", "v1", "servicemonitors"): "ServiceMonitor",
     ("monitoring.coreos.com", "v1", "prometheuses"): "Prometheus",
+    ("apps", "v1", "deployments"): "Deployment",
+    ("apps", "v1", "statefulsets"): "StatefulSet",
 }
 MERGE_PATCH = "application/merge-patch+json"
 

@@ -11,6 +11,9 @@ It implements only what the collection's modules use, and only as far as they us
   ``ingresses`` and monitoring.coreos.com/v1 ``servicemonitors`` and ``prometheuses`` (the latter two are custom
   resources on a real cluster; here they are simply stored, with no CRD and no schema validation: the tests
   validate what the modules send against the real schemas separately);
+* apps/v1 ``deployments`` and ``statefulsets``: ``GET`` and ``PATCH`` of one object only (what
+  k8s_prometheus_url uses; other verbs get 405). Stored as given: no defaulting, no validation, no
+  ``metadata.generation``, no rollout (no ReplicaSet, no Pod, no ``status`` update);
 * PATCH only as a JSON merge patch (``Content-Type: application/merge-patch+json``, RFC 7386); any other patch
   type gets 415 (a real server would accept a strategic merge patch on built-in kinds, and apply patches);
   a ``metadata.resourceVersion`` inside a merge patch is a precondition, as on a real server (409 when stale);
@@ -20,7 +23,7 @@ It implements only what the collection's modules use, and only as far as they us
 * 403 Forbidden for configured (verb, resource, namespace) triples, with the message format of the real
   server (``secrets "x" is forbidden: User "..." cannot update resource "secrets" ... in the namespace "ns"``);
 * 404 NotFound for missing namespaces (on POST: ``namespaces "ns" not found``) and missing objects;
-* test hooks: ``inject_conflicts(verb, n)`` makes the next ``n`` requests of a verb on Secrets fail with 409
+* test hooks: ``inject_conflicts(verb, n)`` makes the next ``n`` requests of a verb (on any resource) fail with 409
   (also reachable from a playbook: ``POST /_standin/conflicts`` with ``{"verb": "update", "count": 1}``), and
   ``requests`` records every request (method, path, parsed JSON body) so tests can assert what was sent.
 
@@ -52,7 +55,11 @@ RESOURCES = {
     "ingresses": ("networking.k8s.io", "v1", "Ingress"),
     "servicemonitors": ("monitoring.coreos.com", "v1", "ServiceMonitor"),
     "prometheuses": ("monitoring.coreos.com", "v1", "Prometheus"),
+    "deployments": ("apps", "v1", "Deployment"),
+    "statefulsets": ("apps", "v1", "StatefulSet"),
 }
+# plural -> the only verbs served for it (resources not named here: every verb above)
+VERBS = {"deployments": {"get", "patch"}, "statefulsets": {"get", "patch"}}
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -228,7 +235,8 @@ class StandinServer:
         name = parts[5] if len(parts) == 6 else None
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
                 "DELETE": "delete"}.get(method)
-        if verb is None or (name is None and verb not in ("list", "create")) or (name and verb == "create"):
+        if verb is None or (name is None and verb not in ("list", "create")) or (name and verb == "create") \
+                or verb not in VERBS.get(resource, {verb}):
             raise _Problem(405, "MethodNotAllowed", "%s is not implemented by the stand-in here" % method)
         self._authorize(verb, resource, namespace, name or (body or {}).get("metadata", {}).get("name"))
         if verb == "patch" and (content_type or "").split(";")[0].strip() != MERGE_PATCH:
