@@ -1,8 +1,9 @@
-# Sourced by the scripts that run Ansible tools on this checkout (docs-lint.sh, docs-build.sh, ee-context.sh).
-# Sets VENV and BIN (making the venv with bootstrap.sh when there is none; bootstrap installs requirements.txt,
-# requirements-test.txt and requirements-docs.txt), and exports ANSIBLE_COLLECTIONS_PATH to where Ansible finds
-# this checkout under its FQCN: in place when it already sits at .../ansible_collections/promaccess/core, else
-# through the same build/collections link `make collection` makes. Run from the repository root.
+# Sourced by the scripts that run Ansible tools on this checkout (docs-lint.sh, docs-build.sh, ee-context.sh,
+# molecule.sh, release-install.sh). Sets VENV and BIN (making the venv with bootstrap.sh when there is none;
+# bootstrap installs requirements.txt, requirements-test.txt and requirements-docs.txt), and exports
+# ANSIBLE_COLLECTIONS_PATH to where Ansible finds this checkout under its FQCN: in place when it already sits at
+# .../ansible_collections/promaccess/core, else through the same build/collections link `make collection` makes.
+# Run from the repository root.
 VENV=${VENV:-$PWD/.venv}
 BIN=$VENV/bin
 [[ -x $BIN/python ]] || VENV=$VENV scripts/bootstrap.sh

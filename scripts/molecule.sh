@@ -5,6 +5,15 @@
 #   scripts/molecule.sh default fleet        molecule test for the named scenarios, in that order
 #   MOLECULE_COMMAND=converge scripts/molecule.sh default
 #                                            another molecule command (create, converge, verify, login, ...)
+#   PROMACCESS_MOLECULE_COLLECTION=checkout scripts/molecule.sh default
+#                                            test the checkout as it is (developers iterating), not the tarball
+#
+# promaccess.core under test is, by default, the collection as operators get it: scripts/release-install.sh
+# builds the release tarball (build/release/) and installs it into build/installed/<content id>/, which comes
+# first in ANSIBLE_COLLECTIONS_PATH; the checkout (build/collections) is not on the path. Before molecule runs,
+# scripts/collection_origin.py shows where the collection, its playbook, a role and a module resolve from, and
+# the script stops when that is not the installed copy. molecule's prerun, which would install the checkout
+# into ~/.ansible/collections (off the path, but a second copy all the same), is turned off.
 #
 # Bootstraps what it needs: the project virtualenv (make bootstrap's), requirements-molecule.txt in it, the
 # host image (scripts/build-test-image.sh), the collections (scripts/fetch-collections.sh). Needs no stdin.
@@ -15,14 +24,19 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 VENV=${PROMACCESS_VENV:-${VENV:-$REPO/.venv}}
 COMMAND=${MOLECULE_COMMAND:-test}
+SOURCE=${PROMACCESS_MOLECULE_COLLECTION:-tarball}
 
 log() { echo "molecule.sh: $*" >&2; }
 
-# --- Python: the project venv plus molecule ---------------------------------------------------------------
-if [[ ! -x $VENV/bin/python ]]; then
-  log "no virtualenv at $VENV: running scripts/bootstrap.sh"
-  VENV=$VENV scripts/bootstrap.sh
-fi
+case $SOURCE in
+  tarball | checkout) ;;
+  *) log "PROMACCESS_MOLECULE_COLLECTION is tarball (default) or checkout, not '$SOURCE'"; exit 2 ;;
+esac
+
+# --- Python: the project venv (bootstrapped when missing) plus molecule ------------------------------------
+# _collection_env.sh also sets COLLECTIONS_ROOT: where Ansible finds this checkout under its FQCN.
+# shellcheck source=scripts/_collection_env.sh
+source scripts/_collection_env.sh
 stamp=$VENV/.requirements-molecule.sha256
 want=$(sha256sum requirements-molecule.txt | cut -d' ' -f1)
 if [[ ! -x $VENV/bin/molecule || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
@@ -31,16 +45,19 @@ if [[ ! -x $VENV/bin/molecule || ! -f $stamp || $(cat "$stamp") != "$want" ]]; t
   echo "$want" > "$stamp"
 fi
 
-# --- collections: this one (under its FQCN) and the ones from the ansible package ---------------------------
-if [[ $(basename "$(dirname "$(dirname "$REPO")")")/$(basename "$(dirname "$REPO")")/$(basename "$REPO") \
-      == ansible_collections/promaccess/core ]]; then
-  COLLECTIONS_ROOT=$(dirname "$(dirname "$(dirname "$REPO")")")
+# --- collections: this one (installed from its tarball, or the checkout) and those of the ansible package ---
+if [[ $SOURCE == tarball ]]; then
+  PROMACCESS_ROOT=$(VENV=$VENV scripts/release-install.sh)
 else
-  COLLECTIONS_ROOT=$REPO/build/collections  # the same link `make collection` makes
-  mkdir -p "$COLLECTIONS_ROOT/ansible_collections/promaccess"
-  ln -sfn "$REPO" "$COLLECTIONS_ROOT/ansible_collections/promaccess/core"
+  PROMACCESS_ROOT=$COLLECTIONS_ROOT
 fi
 CACHE_COLLECTIONS=$(PROMACCESS_VENV=$VENV scripts/fetch-collections.sh)
+# molecule's base configs: the scenarios' shared config.yml, then `prerun: false` (galaxy.yml has no dependencies,
+# and the collection under test is the one on ANSIBLE_COLLECTIONS_PATH, not one molecule installs itself).
+mkdir -p build
+printf -- '---\nprerun: false\n' > "build/molecule-base.yml.$$"
+mv -f "build/molecule-base.yml.$$" build/molecule-base.yml
+BASE=(-c extensions/molecule/config.yml -c build/molecule-base.yml)
 
 # --- podman and the host image --------------------------------------------------------------------------
 export CONTAINERS_CONF=$REPO/tests/podman/containers.conf
@@ -48,7 +65,7 @@ PROMACCESS_TEST_IMAGE=$(scripts/build-test-image.sh)
 export PROMACCESS_TEST_IMAGE
 
 export PATH=$VENV/bin:$PATH:/usr/sbin:/sbin
-export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS_ROOT:$CACHE_COLLECTIONS
+export ANSIBLE_COLLECTIONS_PATH=$PROMACCESS_ROOT:$CACHE_COLLECTIONS
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -64,7 +81,7 @@ if ((${#scenarios[@]} == 0)); then
 fi
 
 if [[ $COMMAND == login ]]; then  # interactive by nature: the one command that reads the terminal
-  exec molecule login -s "${scenarios[0]}"
+  exec molecule "${BASE[@]}" login -s "${scenarios[0]}"
 fi
 
 current= child=
@@ -76,13 +93,22 @@ on_signal() {
   fi
   if [[ -n $current ]]; then
     log "interrupted: destroying the hosts of scenario $current"
-    molecule destroy -s "$current" </dev/null >&2 || true
+    molecule "${BASE[@]}" destroy -s "$current" </dev/null >&2 || true
   fi
   exit 130
 }
 trap on_signal INT TERM
 
 log "image $PROMACCESS_TEST_IMAGE; collections $ANSIBLE_COLLECTIONS_PATH"
+# Show where promaccess.core comes from, as ansible-playbook will resolve it for the scenarios' playbooks
+# (extensions/molecule/resources), and stop unless it is the copy this run is meant to test.
+ansible-galaxy collection list promaccess.core 2>&1 | sed 's/^/molecule.sh: /' >&2
+if [[ $SOURCE == tarball ]]; then origin=(--expect "$PROMACCESS_ROOT"); else origin=(--expect-checkout); fi
+if ! python scripts/collection_origin.py "${origin[@]}" --playbook-dir extensions/molecule/resources \
+    2>&1 | sed 's/^/molecule.sh: /' >&2; then
+  log "promaccess.core does not resolve from the $SOURCE copy: not running molecule"
+  exit 1
+fi
 rc=0
 for s in "${scenarios[@]}"; do
   current=$s
@@ -91,10 +117,10 @@ for s in "${scenarios[@]}"; do
   # Collection mode: run from the collection root (where galaxy.yml is), molecule reads
   # extensions/molecule/config.yml and the scenarios beside it. Run in the background and wait, so that a
   # signal reaches the trap above at once.
-  molecule "$COMMAND" -s "$s" </dev/null &
+  molecule "${BASE[@]}" "$COMMAND" -s "$s" </dev/null &
   child=$!
   if wait "$child"; then
-    log "scenario $s: $COMMAND passed in $(($(date +%s) - start)) s"
+    log "scenario $s: $COMMAND passed in $(($(date +%s) - start)) s (promaccess.core from $PROMACCESS_ROOT)"
   else
     rc=$?
     log "scenario $s: $COMMAND FAILED (exit $rc) after $(($(date +%s) - start)) s"
