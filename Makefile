@@ -1,6 +1,7 @@
 # promaccess.core: one entry point for everything CI and a developer run.
 #   make demo   provision the local demo (installs what it needs)
 #   make test   every test: sanity, lint, changelog and docs lint, EE context, molecule, unit and integration
+#   make bench  our hash-once approach against one community.general.htpasswd task per user (docs/benchmarks.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -22,7 +23,7 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo ee docs docs-lint clean
+.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo ee docs docs-lint bench clean
 
 help:
 	@sed -n '2,4p' Makefile
@@ -76,6 +77,11 @@ test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule
 
 demo: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/demo.sh
+
+# Benchmark on simulated fleets of local hosts (state/bench); writes docs/benchmarks.md. Sizes and budget:
+# BENCH_HOSTS, BENCH_USERS, BENCH_SIZES, BENCH_FORKS, BENCH_PEER_BUDGET, or BENCH_ARGS (scripts/bench.py --help).
+bench: bootstrap collection
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build state .pytest_cache

@@ -67,6 +67,12 @@ options:
     description: Mint a missing grant. When V(false), a missing grant is an error.
     type: bool
     default: true
+  allow_revoked:
+    description:
+      - Return a revoked grant (its C(refused) credentials, for checking that hosts turn them away) instead of
+        failing. Never mints.
+    type: bool
+    default: false
   armor:
     description: Write the store ASCII-armored (text, easier to keep in git). Both forms are read.
     type: bool
@@ -129,6 +135,34 @@ _raw:
     minted_at:
       description: When the credential was minted or set, UTC, ISO 8601.
       type: str
+    status:
+      description: V(active), V(rotating) (a rotation is in progress) or V(revoked).
+      type: str
+    phase:
+      description: The phase of the rotation in progress (V(minted), V(added), V(handed_off), V(revoking)), or null.
+      type: str
+    valid:
+      description:
+        - The credentials hosts must accept, current first, then a rotation's new one. Each has C(username),
+          C(password), C(password_hash), C(minted_at) and C(role) (V(current) or V(pending)). Secret.
+      type: list
+      elements: dict
+    refused:
+      description: The credentials hosts must turn away (a rotation's retired one, a revoked grant's). Secret.
+      type: list
+      elements: dict
+    users:
+      description:
+        - Entries for O(promaccess.core.htpasswd_users#module:users) and the other user-file modules, the valid
+          credentials present by hash, the refused ones C(state=absent).
+      type: list
+      elements: dict
+    handoff:
+      description: The credential the grantee is to hold now (the new one once a rotation has handed it off). Secret.
+      type: dict
+    consumer:
+      description: The credential a consumer of the grant (the self-scrape job) uses, the newest valid one. Secret.
+      type: dict
 """
 
 import os
@@ -183,7 +217,11 @@ class LookupModule(LookupBase):
             )
             out = []
             for grant in (_plain(term) for term in terms):
-                out.append(store.get(grant, username, password, self.get_option("create")))
+                out.append(
+                    store.get(
+                        grant, username, password, self.get_option("create"), self.get_option("allow_revoked")
+                    )
+                )
                 display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, store.last_action, store_path))
         except (AgeError, CredentialStoreError) as exc:
             raise AnsibleLookupError(str(exc)) from None

@@ -14,9 +14,14 @@ One YAML document per environment, encrypted with age and decrypted in memory on
         password_hash: $2y$12$...          # canonical bcrypt hash: hosts compare strings, no bcrypt work
         minted_at: '2026-01-02T03:04:05Z'  # UTC, ISO 8601
 
-Keys of a grant that this version does not know (a rotation phase, a previous credential) are kept as they
-are. Updates happen under an exclusive ``fcntl`` lock on ``<store>.lock``: the store is read again under the
-lock, changed, encrypted, checked to decrypt with the operator identity, staged in a 0600 file beside the
+A rotation in progress adds ``rotation: {phase, started_at, updated_at, pending | retired}`` (phases in
+ROTATION_PHASES; ``pending`` is the new credential until it becomes current, ``retired`` the old one while hosts
+remove it) and a finished one ``rotated_at``. A revoked grant keeps ``revoked_at`` with its user name and hash
+(so audits can find it left on a host); its password stays only until ``revocation_verified_at``. See
+docs/credential_store.md. Keys of a grant that this version does not know are kept as they are.
+
+Updates happen under an exclusive ``fcntl`` lock on ``<store>.lock``: the store is read again under the lock,
+changed, encrypted, checked to decrypt with the operator identity, staged in a 0600 file beside the
 store and renamed over it, so two runs at once never lose an update and a reader never sees half a file.
 """
 
@@ -56,6 +61,16 @@ STORE_BCRYPT_ROUNDS = 12
 LOCK_POLL_SECONDS = 0.05
 
 
+#: The keys of one credential in the store.
+CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at")
+#: Phases of a rotation in progress, in order. minted: the new credential is in the store only; added: every
+#: host and cluster holds old and new and was verified with the new one; handed_off: the new hand-off file is
+#: written; revoking: the new credential is current, the old one (retired) is being removed from the hosts.
+ROTATION_PHASES = ("minted", "added", "handed_off", "revoking")
+#: What rotation_step() can be asked for: start (mint), each later phase, then finished.
+ROTATION_TARGETS = ("started", "added", "handed_off", "revoking", "finished")
+
+
 class CredentialStoreError(Exception):
     """A store that cannot be read or updated. The message names the store and grant, never a secret."""
 
@@ -71,6 +86,72 @@ def check_grant(grant) -> None:
         raise CredentialStoreError("grant name %r must be a non-empty string without control characters" % (grant,))
 
 
+def _credential(source, role: str) -> dict | None:
+    if not isinstance(source, dict) or not isinstance(source.get("username"), str):
+        return None
+    out = {key: source.get(key) for key in CREDENTIAL_KEYS}
+    out["role"] = role
+    return out
+
+
+def grant_view(grant: str, record: dict) -> dict:
+    """What a grant's record means for hosts and checks (no I/O): which credentials are valid, which refused.
+
+    ``valid``: credentials hosts must accept (current first, then a rotation's new one); ``refused``:
+    credentials they must turn away (a rotation's retired one, all of a revoked grant's); ``users``: the
+    entries for the user-file modules (valid ones present by hash, refused ones absent); ``handoff``: the
+    credential the grantee is to hold now; ``consumer``: the one a consumer of the grant (the self-scrape job)
+    should use, the newest valid.
+    """
+    rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else None
+    phase = rotation.get("phase") if rotation else None
+    current = _credential(record, "current")
+    pending = _credential(rotation.get("pending"), "pending") if rotation else None
+    retired = _credential(rotation.get("retired"), "retired") if rotation else None
+    if record.get("revoked_at"):
+        status = "revoked"
+        valid = []
+        refused = [dict(c, role="revoked") for c in (current, pending, retired) if c is not None]
+    else:
+        status = "rotating" if rotation else "active"
+        valid = [c for c in (current, pending if phase in ("minted", "added", "handed_off") else None) if c]
+        refused = [retired] if retired is not None and phase == "revoking" else []
+    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in valid]
+    users += [{"name": c["username"], "state": "absent"} for c in refused]
+    if status == "revoked":
+        handoff = None
+    elif phase in ("added", "handed_off") and pending is not None:  # every host accepts it from "added" on
+        handoff = pending
+    else:
+        handoff = current
+    return {
+        "grant": grant,
+        "status": status,
+        "phase": phase,
+        "minted_at": record.get("minted_at"),
+        "rotated_at": record.get("rotated_at"),
+        "revoked_at": record.get("revoked_at"),
+        "valid": valid,
+        "refused": refused,
+        "users": users,
+        "handoff": handoff,
+        "consumer": valid[-1] if valid else None,
+    }
+
+
+def summary(view: dict) -> dict:
+    """The non-secret facts of a grant view: status, phase and dates."""
+    rotation = view.get("rotation") if isinstance(view.get("rotation"), dict) else {}
+    return {
+        "status": view.get("status"),
+        "phase": view.get("phase"),
+        "minted_at": view.get("minted_at"),
+        "rotated_at": view.get("rotated_at"),
+        "revoked_at": view.get("revoked_at"),
+        "started_at": rotation.get("started_at"),
+    }
+
+
 class CredentialStore:
     """Get-or-mint access to one store file."""
 
@@ -82,6 +163,7 @@ class CredentialStore:
         armor: bool = True,
         policy: HashPolicy | None = None,
         lock_timeout: float = 60.0,
+        dry_run: bool = False,
     ):
         self.path = path
         self.identities = identities
@@ -91,6 +173,8 @@ class CredentialStore:
         if YAML_IMPORT_ERROR is not None:
             raise CredentialStoreError("the credential store needs the 'PyYAML' Python package")
         self.lock_timeout = lock_timeout
+        #: Check mode: work out every change but never write the store.
+        self.dry_run = dry_run
         self.lock_path = path + ".lock"
         #: What the last get() did: found, minted, supplied (caller's credential stored) or completed.
         self.last_action: str | None = None
@@ -161,7 +245,14 @@ class CredentialStore:
             return True
         return not isinstance(record.get("minted_at"), str)
 
-    def get(self, grant: str, username: str | None = None, password: str | None = None, create: bool = True) -> dict:
+    def get(
+        self,
+        grant: str,
+        username: str | None = None,
+        password: str | None = None,
+        create: bool = True,
+        allow_revoked: bool = False,
+    ) -> dict:
         """Return the grant's record (username, password, password_hash, minted_at), minting it when missing.
 
         A caller-supplied ``username`` or ``password`` replaces the stored one (and is hashed once); what is
@@ -176,6 +267,19 @@ class CredentialStore:
             raise CredentialStoreError(str(exc)) from exc
 
         record = self.read()["grants"].get(grant)
+        if isinstance(record, dict) and record.get("revoked_at"):
+            if allow_revoked and username is None and password is None:
+                self.last_action = "found"
+                return self._public(grant, record)
+            raise CredentialStoreError(
+                "grant %r was revoked at %s (credential store %s); remove it from the grants, or grant access "
+                "again under a new grant name" % (grant, record["revoked_at"], self.path)
+            )
+        if isinstance(record, dict) and record.get("rotation") and (username is not None or password is not None):
+            raise CredentialStoreError(
+                "grant %r is being rotated (phase %s); finish the rotation before setting its credential"
+                % (grant, (record.get("rotation") or {}).get("phase"))
+            )
         if not self._needs_update(record, username, password):
             self.last_action = "found"
             return self._public(grant, record)
@@ -227,11 +331,119 @@ class CredentialStore:
     @staticmethod
     def _public(grant: str, record: dict) -> dict:
         out = dict(record)
-        out["grant"] = grant
+        out.update(grant_view(grant, record))
         return out
+
+    # -- rotation and revocation ---------------------------------------------------------------------------
+    def _transition(self, grant: str, step) -> dict:
+        """Apply ``step(grant, record) -> bool`` to the grant under the lock; save when it changed something."""
+        check_grant(grant)
+        with self._locked():
+            document = self.read()
+            record = document["grants"].get(grant)
+            if not isinstance(record, dict) or not isinstance(record.get("username"), str):
+                raise CredentialStoreError("grant %r is not in credential store %s" % (grant, self.path))
+            if step(grant, record):
+                record["rotation"] = record.get("rotation") or None
+                if record["rotation"] is None:
+                    del record["rotation"]
+                self._save(document)
+                self.last_action = "changed"
+            else:
+                self.last_action = "unchanged"
+        return self._public(grant, record)
+
+    def rotation_step(self, grant: str, target: str) -> dict:
+        """Move a grant's rotation forward to ``target`` (one of ROTATION_TARGETS); a no-op when already there.
+
+        ``started`` mints the new credential (one bcrypt hash) unless a rotation is already in progress, which is
+        then resumed. Each later target needs the one before it: a phase is never skipped, so a run that failed
+        half-way cannot mark hosts as done that never got the new credential.
+        """
+        if target not in ROTATION_TARGETS:
+            raise CredentialStoreError("unknown rotation step %r; expected one of %s" % (target, ", ".join(ROTATION_TARGETS)))
+        return self._transition(grant, lambda name, record: self._rotate(name, record, target))
+
+    def _rotate(self, grant: str, record: dict, target: str) -> bool:
+        if record.get("revoked_at"):
+            raise CredentialStoreError("grant %r was revoked at %s and cannot be rotated" % (grant, record["revoked_at"]))
+        rotation = record.get("rotation")
+        phase = rotation.get("phase") if isinstance(rotation, dict) else None
+        if phase is not None and phase not in ROTATION_PHASES:
+            raise CredentialStoreError("grant %r has an unknown rotation phase %r in the store" % (grant, phase))
+        if target == "started":
+            if phase is not None:
+                return False
+            pending = {"username": mint(), "password": mint()}
+            try:
+                pending["password_hash"] = self.policy.hash(grant, pending["password"])
+            except HashingError as exc:
+                raise CredentialStoreError(str(exc)) from exc
+            pending["minted_at"] = now_utc()
+            record["rotation"] = {"phase": "minted", "started_at": now_utc(), "updated_at": now_utc(), "pending": pending}
+            return True
+        if target == "finished" and phase is None:
+            return False
+        if phase is None:
+            raise CredentialStoreError("grant %r has no rotation in progress; start one first" % grant)
+        order = ROTATION_PHASES + ("finished",)
+        have, want = order.index(phase), order.index(target)
+        if want <= have:
+            return False
+        if want != have + 1:
+            raise CredentialStoreError(
+                "grant %r: cannot mark rotation phase %r while it is at %r; the phases in between must complete first"
+                % (grant, target, phase)
+            )
+        if target == "finished":
+            del record["rotation"]
+            record["rotated_at"] = now_utc()
+            return True
+        if target == "revoking":
+            pending = rotation.pop("pending", None)
+            if not isinstance(pending, dict) or not isinstance(pending.get("username"), str):
+                raise CredentialStoreError("grant %r: the rotation has no new credential in the store" % grant)
+            rotation["retired"] = {key: record.get(key) for key in CREDENTIAL_KEYS}
+            for key in CREDENTIAL_KEYS:
+                record[key] = pending.get(key)
+        rotation["phase"] = target
+        rotation["updated_at"] = now_utc()
+        return True
+
+    def revoke(self, grant: str) -> dict:
+        """Mark a grant revoked: none of its credentials is valid any more; hosts are to remove them."""
+
+        def step(_name, record):
+            if record.get("revoked_at"):
+                return False
+            record["revoked_at"] = now_utc()
+            return True
+
+        return self._transition(grant, step)
+
+    def revocation_verified(self, grant: str) -> dict:
+        """Record that every host refuses the revoked grant; its passwords are dropped from the store."""
+
+        def step(name, record):
+            if not record.get("revoked_at"):
+                raise CredentialStoreError("grant %r is not revoked" % name)
+            if record.get("revocation_verified_at"):
+                return False
+            record.pop("password", None)
+            rotation = record.get("rotation")
+            if isinstance(rotation, dict):
+                for key in ("pending", "retired"):
+                    if isinstance(rotation.get(key), dict):
+                        rotation[key].pop("password", None)
+            record["revocation_verified_at"] = now_utc()
+            return True
+
+        return self._transition(grant, step)
 
     # -- writing -------------------------------------------------------------------------------------------
     def _save(self, document: dict) -> None:
+        if self.dry_run:
+            return
         plaintext = yaml.safe_dump(document, sort_keys=False, default_flow_style=False).encode("utf-8")
         try:
             ciphertext = encrypt(plaintext, self.recipients, self.armor)

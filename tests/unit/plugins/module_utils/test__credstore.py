@@ -53,11 +53,11 @@ def test_supplied_credential_replaces_and_keeps_other_fields(tmp_path, key):
     store = _store(tmp_path / "s.age", key)
     store.get("team-a")
     doc = store.read()
-    doc["grants"]["team-a"]["rotation"] = {"phase": "pending"}
+    doc["grants"]["team-a"]["note"] = {"kept": "as is"}
     store._save(doc)
     got = store.get("team-a", password="a-supplied-password")
     assert store.last_action == "supplied" and got["password"] == "a-supplied-password"
-    assert got["rotation"] == {"phase": "pending"}
+    assert got["note"] == {"kept": "as is"}
     assert HashPolicy().verify("a-supplied-password", got["password_hash"]) is True
     store.get("team-a", password="a-supplied-password")
     assert store.last_action == "found"
@@ -117,3 +117,97 @@ def test_concurrent_runs_lose_no_update(tmp_path, key):
     # both lookups of each grant, racing, got the same credential
     assert passwords[: len(grants)] == passwords[len(grants):]
     assert [stored[g]["password"] for g in grants] == passwords[: len(grants)]
+
+
+# -- rotation and revocation ------------------------------------------------------------------------------------
+
+
+def _names(view, key):
+    return [(c["role"], c["username"]) for c in view[key]]
+
+
+def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    old = store.get("team-a")
+    policy = store.policy
+    hashes_before = policy.hash_operations
+
+    view = store.rotation_step("team-a", "started")
+    assert store.last_action == "changed" and view["status"] == "rotating" and view["phase"] == "minted"
+    assert policy.hash_operations == hashes_before + 1  # exactly one bcrypt hash for the new credential
+    new = view["rotation"]["pending"]
+    assert new["username"] != old["username"] and new["password"] != old["password"]
+    assert _names(view, "valid") == [("current", old["username"]), ("pending", new["username"])]
+    assert view["refused"] == [] and view["handoff"]["username"] == old["username"]
+    assert view["consumer"]["username"] == new["username"]
+    assert [u["state"] for u in view["users"]] == ["present", "present"]
+
+    # Starting again resumes: no new credential, no hash, no write.
+    writes = store.writes
+    again = store.rotation_step("team-a", "started")
+    assert store.last_action == "unchanged" and store.writes == writes
+    assert again["rotation"]["pending"]["username"] == new["username"] and policy.hash_operations == hashes_before + 1
+
+    # A phase cannot be skipped.
+    with pytest.raises(CredentialStoreError, match="phases in between"):
+        store.rotation_step("team-a", "revoking")
+    added = store.rotation_step("team-a", "added")
+    assert added["phase"] == "added" and added["handoff"]["username"] == new["username"]  # on every host now
+    handed = store.rotation_step("team-a", "handed_off")
+    assert handed["handoff"]["username"] == new["username"]  # the grantee now holds the new one
+
+    swapped = store.rotation_step("team-a", "revoking")
+    assert swapped["username"] == new["username"] and swapped["password"] == new["password"]
+    assert _names(swapped, "valid") == [("current", new["username"])]
+    assert _names(swapped, "refused") == [("retired", old["username"])]
+    assert swapped["users"][-1] == {"name": old["username"], "state": "absent"}
+    # Marking an earlier phase now is a no-op, not a step back.
+    assert store.rotation_step("team-a", "added")["phase"] == "revoking"
+
+    done = store.rotation_step("team-a", "finished")
+    assert done["status"] == "active" and "rotation" not in done and done["rotated_at"]
+    assert _names(done, "valid") == [("current", new["username"])] and done["refused"] == []
+    assert policy.hash_operations == hashes_before + 1
+    # A fresh reader sees the same.
+    assert _store(tmp_path / "s.age", key).get("team-a")["username"] == new["username"]
+    assert store.rotation_step("team-a", "finished")["status"] == "active" and store.last_action == "unchanged"
+
+
+def test_rotation_refusals(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    with pytest.raises(CredentialStoreError, match="not in credential store"):
+        store.rotation_step("nobody", "started")
+    store.get("team-a")
+    with pytest.raises(CredentialStoreError, match="no rotation in progress"):
+        store.rotation_step("team-a", "added")
+    with pytest.raises(CredentialStoreError, match="unknown rotation step"):
+        store.rotation_step("team-a", "sideways")
+    store.rotation_step("team-a", "started")
+    with pytest.raises(CredentialStoreError, match="being rotated"):
+        store.get("team-a", password="x" * 20)
+
+
+def test_revocation_keeps_name_and_hash_drops_password_when_verified(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    cred = store.get("team-b")
+    store.rotation_step("team-b", "started")  # a rotation in progress is revoked too
+    view = store.revoke("team-b")
+    assert view["status"] == "revoked" and view["valid"] == [] and view["handoff"] is None
+    assert [c["role"] for c in view["refused"]] == ["revoked", "revoked"]
+    assert all(u["state"] == "absent" for u in view["users"]) and len(view["users"]) == 2
+    assert store.revoke("team-b")["revoked_at"] == view["revoked_at"] and store.last_action == "unchanged"
+    with pytest.raises(CredentialStoreError, match="was revoked"):
+        store.get("team-b")  # never minted again silently
+    with pytest.raises(CredentialStoreError, match="cannot be rotated"):
+        store.rotation_step("team-b", "started")
+    assert store.get("team-b", allow_revoked=True)["refused"][0]["password"] == cred["password"]
+
+    verified = store.revocation_verified("team-b")
+    assert verified["revocation_verified_at"] and "password" not in verified
+    assert all(c["password"] is None for c in verified["refused"])
+    assert verified["refused"][0]["username"] == cred["username"]
+    assert verified["refused"][0]["password_hash"] == cred["password_hash"]
+    raw = yaml.safe_dump(store.read())
+    assert cred["password"] not in raw
+    with pytest.raises(CredentialStoreError, match="is not revoked"):
+        store.revocation_verified("internal" if store.get("internal") else "x")

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters access_report, access_report_markdown and access_report_html (documented in the .yml files beside)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.promaccess.core.plugins.module_utils._access_report import (
+    AccessReportError,
+    build_report,
+    render_html,
+    render_markdown,
+)
+
+
+def _plain(value):
+    """Plain Python containers and strings (Ansible may hand over tagged or lazy ones)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def access_report(hosts, grants, internal_grant="internal", store=None, missing_grants=None, generated_at=None):
+    try:
+        return build_report(
+            _plain(hosts), _plain(grants), internal_grant=str(internal_grant), generated_at=generated_at,
+            store=None if store is None else str(store), missing_grants=_plain(missing_grants),
+        )
+    except AccessReportError as exc:
+        raise AnsibleFilterError("access_report: %s" % exc) from None
+
+
+def _render(renderer, report):
+    if not isinstance(report, dict) or "rows" not in report or "summary" not in report:
+        raise AnsibleFilterError("expected a report made by promaccess.core.access_report")
+    return renderer(_plain(report))
+
+
+def access_report_markdown(report):
+    return _render(render_markdown, report)
+
+
+def access_report_html(report):
+    return _render(render_html, report)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "access_report": access_report,
+            "access_report_markdown": access_report_markdown,
+            "access_report_html": access_report_html,
+        }

@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: credential_store
+short_description: Move grants through rotation and revocation in the controller's credential store
+version_added: 0.1.0
+description:
+  - Records where each grant stands in the age-encrypted credential store on the controller (the store the
+    P(promaccess.core.credential#lookup) lookup reads and mints into), so that a rotation or a revocation
+    that stopped half-way resumes where it stopped.
+  - A rotation goes C(started) (the new credential is minted and hashed once) -> C(added) (every host holds old
+    and new and accepts the new) -> C(handed_off) (the new hand-off file is written) -> C(revoking) (the new
+    credential becomes current; the old one is to be removed from the hosts) -> C(finished). A step is never
+    skipped; asking for a step already passed changes nothing.
+  - A revocation goes C(revoked) (no credential of the grant is valid any more) -> C(revocation_verified)
+    (every host refuses it; the passwords are dropped from the store, the user names and hashes are kept for
+    audits).
+  - Runs on the controller (C(delegate_to) or a play on C(localhost)). Returns no secret.
+author:
+  - promaccess.core maintainers (@promaccess)
+attributes:
+  check_mode:
+    description: Works out the change without writing the store.
+    support: full
+  diff_mode:
+    description: Not supported.
+    support: none
+  idempotent:
+    description: A step already reached changes nothing.
+    support: full
+options:
+  store:
+    description: The store file on the controller.
+    type: path
+    required: true
+  identity:
+    description: The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
+    type: path
+    required: true
+  recipients:
+    description: Extra public keys the store is encrypted to when written; the identity's own are always added.
+    type: list
+    elements: str
+    default: []
+  recipients_file:
+    description: Files of extra recipients, one per line, in C(age -R) format.
+    type: list
+    elements: path
+    default: []
+  armor:
+    description: Write the store ASCII-armored.
+    type: bool
+    default: true
+  lock_timeout:
+    description: Seconds to wait for another run holding the store lock.
+    type: float
+    default: 60
+  grants:
+    description:
+      - The grants to act on. Each must be in the store.
+    type: list
+    elements: str
+    required: true
+  step:
+    description:
+      - V(started), V(added), V(handed_off), V(revoking), V(finished) move a rotation; V(revoked) and
+        V(revocation_verified) a revocation. To read only, use M(promaccess.core.credential_store_info).
+    type: str
+    choices: [started, added, handed_off, revoking, finished, revoked, revocation_verified]
+    required: true
+notes:
+  - The playbooks promaccess.core.rotate_credentials and promaccess.core.revoke_access drive this module
+    between their host plays; see docs/rotation.md.
+seealso:
+  - plugin: promaccess.core.credential
+    plugin_type: lookup
+  - module: promaccess.core.credential_store_info
+"""
+
+EXAMPLES = r"""
+- name: Start rotating team-a (mints the new credential once; resumes a rotation already under way)
+  promaccess.core.credential_store:
+    store: "{{ inventory_dir }}/credentials.age"
+    identity: ~/.config/promaccess/key.txt
+    grants: [team-a]
+    step: started
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+grants:
+  description: Per grant, where it stands after the run. No secret.
+  returned: always
+  type: dict
+  sample:
+    team-a: {status: rotating, phase: minted, minted_at: "2026-11-23T10:00:00Z", rotated_at: null,
+             revoked_at: null, started_at: "2026-11-23T10:00:00Z", changed: true}
+  contains:
+    status:
+      description: V(active), V(rotating) or V(revoked).
+      type: str
+    phase:
+      description: The rotation phase (V(minted), V(added), V(handed_off), V(revoking)), or null.
+      type: str
+    minted_at:
+      description: When the current credential was minted, UTC, ISO 8601.
+      type: str
+    rotated_at:
+      description: When the last rotation finished, or null.
+      type: str
+    revoked_at:
+      description: When the grant was revoked, or null.
+      type: str
+    started_at:
+      description: When the rotation in progress started, or null.
+      type: str
+    changed:
+      description: Whether this grant's record changed.
+      type: bool
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.promaccess.core.plugins.module_utils._age import (
+    PYRAGE_IMPORT_ERROR,
+    AgeError,
+    load_recipients,
+    read_identities,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
+    CredentialStore,
+    CredentialStoreError,
+    summary,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            store=dict(type="path", required=True),
+            identity=dict(type="path", required=True),
+            recipients=dict(type="list", elements="str", default=[]),
+            recipients_file=dict(type="list", elements="path", default=[]),
+            armor=dict(type="bool", default=True),
+            lock_timeout=dict(type="float", default=60),
+            grants=dict(type="list", elements="str", required=True),
+            step=dict(
+                type="str",
+                required=True,
+                choices=["started", "added", "handed_off", "revoking", "finished", "revoked", "revocation_verified"],
+            ),
+        ),
+        supports_check_mode=True,
+    )
+    if PYRAGE_IMPORT_ERROR is not None:
+        module.fail_json(msg="the credential store needs the 'pyrage' Python package on the controller")
+    params = module.params
+    step = params["step"]
+    results, changed = {}, False
+    try:
+        identities = read_identities(params["identity"])
+        recipients = load_recipients(params["recipients"], params["recipients_file"], extra=identities.public)
+        store = CredentialStore(
+            os.path.abspath(params["store"]),
+            identities,
+            recipients,
+            armor=params["armor"],
+            lock_timeout=params["lock_timeout"],
+            dry_run=module.check_mode,
+        )
+        grants = params["grants"]
+        if not grants:
+            module.fail_json(msg="grants must name at least one grant")
+        for grant in grants:
+            if step == "revoked":
+                view = store.revoke(grant)
+            elif step == "revocation_verified":
+                view = store.revocation_verified(grant)
+            else:
+                view = store.rotation_step(grant, step)
+            grant_changed = store.last_action == "changed"
+            changed = changed or grant_changed
+            results[grant] = dict(summary(view), changed=grant_changed)
+    except (AgeError, CredentialStoreError) as exc:
+        module.fail_json(msg=str(exc), grants=results, changed=changed)
+    module.exit_json(changed=changed, grants=results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""access_report.yml end to end on real files: three local "hosts" and one cluster (on the STAND-IN API server).
+
+Set-up: the credential store is minted by the real ``promaccess.core.credential`` lookup, and each host's
+user files are written by the real ``web_config`` and ``htpasswd_users`` modules, from provision_access's own
+plan (``_provision`` plan.yml), into a folder per host; the cluster's Secret by ``k8s_basic_auth_secret``
+into the stand-in (tests/k8s_standin/server.py: not Kubernetes). No nginx or Prometheus runs: the report reads
+files only.
+
+Then: a clean report (no drift, hosts changed=0, twice, and in check mode), a rotation started in the store
+(pending: no drift), hand edits (a hash changed, a user added, one removed, a file opened to others, an unknown
+user in the Secret) and a revocation left on the hosts, each of which the report must name; with
+promaccess_report_fail_on_drift the run fails. Every secret of the store, and the hand-added user, is searched
+for in the report files and in the playbook output.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from promaccess_k8s_role_helpers import StandinServer
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+NS = "monitoring"
+HOSTS = ("h1", "h2", "h3")
+
+SETUP = r"""
+- name: Mint the credentials (the real lookup, as provision_access does)
+  hosts: localhost
+  gather_facts: false
+  roles: [promaccess.core._provision]
+  tasks:
+    - name: Credentials
+      ansible.builtin.include_role:
+        name: promaccess.core._provision
+        tasks_from: credentials.yml
+
+- name: Write each host's user files from provision_access's plan (no services)
+  hosts: prometheus
+  gather_facts: false
+  roles: [promaccess.core._provision]
+  tasks:
+    - name: Plan
+      ansible.builtin.include_role:
+        name: promaccess.core._provision
+        tasks_from: plan.yml
+    - name: web.yml
+      promaccess.core.web_config:
+        path: "{{ prometheus_basic_auth_web_config }}"
+        users: "{{ _promaccess_plan.native_users }}"
+        mode: "0640"
+      when: "'native' in promaccess_modes"
+    - name: htpasswd
+      promaccess.core.htpasswd_users:
+        path: "{{ nginx_basic_auth_user_file }}"
+        users: "{{ _promaccess_plan.nginx_users }}"
+        mode: "0640"
+      when: "'nginx' in promaccess_modes"
+
+- name: Write the cluster's Secret from the plan
+  hosts: k8s_clusters
+  gather_facts: false
+  connection: local
+  vars:
+    _promaccess_k8s_cluster: true
+  roles: [promaccess.core._provision]
+  tasks:
+    - name: Plan
+      ansible.builtin.include_role:
+        name: promaccess.core._provision
+        tasks_from: plan.yml
+    - name: Secret
+      promaccess.core.k8s_basic_auth_secret:
+        kubeconfig: "{{ promaccess_k8s_kubeconfig }}"
+        namespace: "{{ promaccess_k8s_namespace }}"
+        name: "{{ promaccess_k8s_secret_name }}"
+        format: "{{ promaccess_k8s_secret_format }}"
+        users: "{{ _promaccess_plan.k8s_users }}"
+"""
+
+
+def recap(output: str, host: str) -> dict:
+    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
+    assert lines, output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def fingerprint(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def tree_digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class Fleet:
+    def __init__(self, tmp: Path, standin):
+        self.tmp = tmp
+        self.standin = standin
+        self.reports = tmp / "reports"
+        subprocess.run(["age-keygen", "-o", str(tmp / "operator-key.txt")], capture_output=True, check=True)
+        (tmp / "operator-recipient.txt").write_text(subprocess.run(
+            ["age-keygen", "-y", str(tmp / "operator-key.txt")], capture_output=True, text=True, check=True).stdout)
+        kubeconfig = standin.write_kubeconfig(tmp / "kubeconfig")
+        recipients = [str(tmp / "operator-recipient.txt")]
+        hosts = {}
+        for host, modes in zip(HOSTS, (["native", "nginx"], ["nginx"], ["native"])):
+            (tmp / host).mkdir()
+            hosts[host] = {
+                "ansible_connection": "local",
+                "promaccess_modes": modes,
+                "prometheus_basic_auth_web_config": str(tmp / host / "web.yml"),
+                "nginx_basic_auth_user_file": str(tmp / host / "prometheus.htpasswd"),
+            }
+        self.inventory = {"all": {
+            "vars": {
+                "ansible_python_interpreter": sys.executable,
+                "promaccess_credential_store": str(tmp / "credentials.yml.age"),
+                "promaccess_age_identity": str(tmp / "operator-key.txt"),
+                "promaccess_report_dir": str(self.reports),
+                "promaccess_grants": [
+                    {"name": "team-a", "auth": "both", "recipients_files": recipients},
+                    {"name": "team-b", "auth": "nginx", "hosts": ["h1", "h2"], "recipients_files": recipients},
+                    {"name": "team-c", "auth": "native", "hosts": ["h3", "c1"], "recipients_files": recipients},
+                ],
+            },
+            "children": {
+                "prometheus": {"hosts": hosts},
+                "k8s_clusters": {"hosts": {"c1": {
+                    "ansible_connection": "local",
+                    "promaccess_k8s_kubeconfig": kubeconfig,
+                    "promaccess_k8s_namespace": NS,
+                    "promaccess_k8s_secret_format": "ingress_nginx_auth_file",
+                    "promaccess_k8s_external_url": "https://metrics.example.org/prometheus/",
+                }}},
+            },
+        }}
+        (tmp / "inventory.yml").write_text(yaml.safe_dump(self.inventory))
+        (tmp / "setup.yml").write_text(SETUP)
+        self.env = dict(
+            os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+            ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
+            ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build/collections")),
+        )
+
+    def playbook(self, playbook: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", str(self.tmp / "inventory.yml"), playbook, *args],
+            env=self.env, capture_output=True, text=True, timeout=600, check=False, cwd=str(self.tmp))
+
+    def report(self, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+        for name in ("access-report.json", "access-report.md", "access-report.html"):
+            (self.reports / name).unlink(missing_ok=True)
+        proc = self.playbook("promaccess.core.access_report", *args)
+        report = None
+        if (self.reports / "access-report.json").exists():
+            report = json.loads((self.reports / "access-report.json").read_text())
+        return proc, report
+
+    def store(self):
+        from ansible_collections.promaccess.core.plugins.module_utils import _age
+        from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+
+        ids = _age.read_identities(str(self.tmp / "operator-key.txt"))
+        return CredentialStore(str(self.tmp / "credentials.yml.age"), ids, list(ids.public))
+
+    def store_secrets(self) -> list[str]:
+        """Every user name, password and hash in the store, of every credential of every grant."""
+        out = []
+
+        def walk(value):
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if key in ("username", "password", "password_hash"):
+                        out.append(item)
+                    else:
+                        walk(item)
+
+        walk(self.store().read()["grants"])
+        assert len(out) >= 12
+        return out
+
+
+def assert_no_secret(fleet: Fleet, outputs: list[str], extra: list[str] = ()) -> None:
+    texts = list(outputs) + [p.read_text() for p in sorted(fleet.reports.glob("access-report.*"))]
+    assert len(texts) >= 4
+    for secret in list(fleet.store_secrets()) + list(extra):
+        for text in texts:
+            assert secret not in text
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("access-report")
+    with StandinServer(namespaces=[NS]) as standin:
+        fleet = Fleet(tmp, standin)
+        setup = fleet.playbook(str(tmp / "setup.yml"))
+        assert setup.returncode == 0, setup.stdout[-6000:] + setup.stderr[-2000:]
+        yield fleet
+
+
+def rows_of(report, **match):
+    return [r for r in report["rows"] if all(r.get(k) == v for k, v in match.items())]
+
+
+@pytest.mark.slow
+def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
+    before = {host: tree_digest(fleet.tmp / host) for host in HOSTS}
+    writes = len(fleet.standin.writes())
+    runs = []
+    for args in ((), (), ("--check",)):
+        proc, report = fleet.report(*args)
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert report is not None and report["summary"]["drift"] == 0  # written in check mode too
+        runs.append((proc, report))
+        for host in HOSTS + ("c1",):
+            assert recap(proc.stdout, host)["changed"] == 0, host
+            assert recap(proc.stdout, host)["failed"] == 0, host
+        assert {host: tree_digest(fleet.tmp / host) for host in HOSTS} == before
+        assert len(fleet.standin.writes()) == writes
+    report = runs[0][1]
+    summary = report["summary"]
+    assert summary["drift"] == 0 and report["findings"] == [], report["findings"]
+    assert (summary["hosts"], summary["clusters"], summary["targets"], summary["grants"]) == (3, 1, 5, 4)
+    # Which grants are where: provision_access's plan. h1 has both files, h2 nginx, h3 native, c1 a Secret.
+    placed = sorted({(r["host"], r["target"], r["grant"]) for r in report["rows"]})
+    assert placed == sorted([
+        ("h1", "native", "internal"), ("h1", "native", "team-a"), ("h1", "native", "team-b"),
+        ("h1", "nginx", "internal"), ("h1", "nginx", "team-a"), ("h1", "nginx", "team-b"),
+        ("h2", "nginx", "internal"), ("h2", "nginx", "team-a"), ("h2", "nginx", "team-b"),
+        ("h3", "native", "internal"), ("h3", "native", "team-a"), ("h3", "native", "team-c"),
+        ("c1", "secret", "internal"), ("c1", "secret", "team-a"),
+    ])
+    for row in report["rows"]:
+        assert (row["state"], row["present"], row["matches_store"], row["hash_scheme"], row["hash_cost"]) == (
+            "ok", True, True, "bcrypt", 12), row
+        assert row["age_days"] == 0 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["minted_at"])
+    grants = {g["grant"]: g for g in report["grants"]}
+    assert all(g["status"] == "active" and g["rotated_at"] is None for g in grants.values())
+    h1 = next(t for t in report["targets"] if t["host"] == "h1" and t["target"] == "nginx")
+    assert h1["facts"]["mode"] == "0640" and h1["facts"]["exists"] and h1["entries"] == 3
+    assert "Access report: " + summary["line"] in runs[0][0].stdout and "no drift" in summary["line"]
+    md = (fleet.reports / "access-report.md").read_text()
+    assert "| h1 | nginx | team-a | current | present | yes | bcrypt (cost 12) | yes | 0 | - | ok |" in md
+    assert "## Drift\n\nNone." in md
+    assert (fleet.reports / "access-report.html").read_text().startswith("<!DOCTYPE html>")
+    assert assert_no_secret(fleet, [p.stdout + p.stderr for p, _unused in runs]) is None
+
+
+@pytest.mark.slow
+def test_drift_is_reported_and_fails_when_asked(fleet):
+    """Runs after the clean test (same module fixture): rotate, revoke and edit by hand, then report."""
+    store = fleet.store()
+    store.rotation_step("team-a", "started")  # phase minted: the new credential is not on hosts yet
+    store.revoke("team-c")  # revoked in the store, left on h3 and c1 ... (c1 never had it: native only)
+    doc = store.read()["grants"]
+    a_user, a_hash = doc["team-a"]["username"], doc["team-a"]["password_hash"]
+    b_user = doc["team-b"]["username"]
+    # Hand edits: another hash for team-a on h1's htpasswd; an unknown user on h2; team-b gone from h1's
+    # web.yml; h3's web.yml opened to others; an unknown user in the Secret.
+    stranger, stranger_hash = "".join(secrets.choice(string.ascii_letters) for _unused in range(64)), "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="
+    ht = fleet.tmp / "h1" / "prometheus.htpasswd"
+    edited_hash = "$2y$12$" + "b" * 53
+    ht.write_text(ht.read_text().replace("%s:%s" % (a_user, a_hash), "%s:%s" % (a_user, edited_hash)))
+    with open(fleet.tmp / "h2" / "prometheus.htpasswd", "a") as handle:
+        handle.write("%s:%s\n" % (stranger, stranger_hash))
+    web = fleet.tmp / "h1" / "web.yml"
+    config = yaml.safe_load(web.read_text())
+    del config["basic_auth_users"][b_user]
+    web.write_text(yaml.safe_dump(config))
+    os.chmod(fleet.tmp / "h3" / "web.yml", 0o644)
+    secret = fleet.standin.get_object("secrets", NS, "prometheus-basic-auth")
+    auth = base64.b64decode(secret["data"]["auth"]).decode() + "%s:%s\n" % (stranger[::-1], stranger_hash)
+    secret["data"]["auth"] = base64.b64encode(auth.encode()).decode()
+    fleet.standin.put_object("secrets", NS, secret)
+
+    proc, report = fleet.report("-vvv")  # every module result and its invocation is printed, and searched below
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert '"unexpected_count": 1' in proc.stdout and '"censored": "the output has been hidden' in proc.stdout
+    for host in HOSTS + ("c1",):
+        assert recap(proc.stdout, host)["changed"] == 0
+    found = {(f["host"], f["target"], f["grant"], f["role"], f["code"]) for f in report["findings"]}
+    assert found == {
+        ("h1", "nginx", "team-a", "current", "hash_differs"),
+        ("h1", "native", "team-b", "current", "missing"),
+        ("h2", "nginx", None, None, "unknown_entry"),
+        ("h3", "native", "team-c", "revoked", "revoked_present"),
+        ("h3", "native", None, None, "mode_too_open"),
+        ("c1", "secret", None, None, "unknown_entry"),
+    }, report["findings"]
+    assert len(report["findings"]) == 6
+    assert report["summary"]["drift"] == 6
+    unknown = {(u["host"], u["fingerprint"], u["hash_scheme"]) for u in report["unknown_entries"]}
+    assert unknown == {("h2", fingerprint(stranger), "ldap_sha1"), ("c1", fingerprint(stranger[::-1]), "ldap_sha1")}
+    # The rotation in progress: team-a's new credential is expected nowhere yet ("pending"), not drift.
+    pending = rows_of(report, grant="team-a", role="pending")
+    assert len(pending) == 5 and {r["state"] for r in pending} == {"pending"} and not any(r["present"] for r in pending)
+    grants = {g["grant"]: g for g in report["grants"]}
+    assert (grants["team-a"]["status"], grants["team-a"]["phase"]) == ("rotating", "minted")
+    assert grants["team-c"]["status"] == "revoked" and grants["team-c"]["revoked_at"]
+    # The revoked grant is absent (and said so) wherever it was not planned.
+    assert {r["state"] for r in rows_of(report, grant="team-c", host="h1")} == {"ok"}
+    edited = rows_of(report, host="h1", target="nginx", grant="team-a", role="current")[0]
+    assert (edited["present"], edited["matches_store"], edited["hash_scheme"]) == (True, False, "bcrypt")
+    md = (fleet.reports / "access-report.md").read_text()
+    assert "DRIFT: hash differs from the store (edited by hand?)" in md
+    assert "| h3 | native | team-c | revoked | absent | yes |" in md
+    assert "h2 nginx %s: [%s] unknown_entry" % (fleet.tmp / "h2" / "prometheus.htpasswd", fingerprint(stranger)) in proc.stdout
+
+    failing, again = fleet.report("-e", "promaccess_report_fail_on_drift=true")
+    assert failing.returncode != 0
+    assert "The access report found 6 drift finding(s)" in failing.stdout
+    assert again["summary"]["drift"] == 6  # written before failing
+    assert_no_secret(fleet, [proc.stdout + proc.stderr, failing.stdout + failing.stderr],
+                     extra=[stranger, stranger[::-1], edited_hash])
