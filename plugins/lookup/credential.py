@@ -143,8 +143,15 @@ _raw:
       type: str
     valid:
       description:
-        - The credentials hosts must accept, current first, then a rotation's new one. Each has C(username),
+        - The credentials every host must accept, current first, then a rotation's new one once every host holds
+          it (from phase V(added) on). Each has C(username),
           C(password), C(password_hash), C(minted_at) and C(role) (V(current) or V(pending)). Secret.
+      type: list
+      elements: dict
+    present:
+      description:
+        - The credentials hosts are to hold - the valid ones, plus a rotation's new one while it is being added
+          (phase V(minted)), before every host has it. Secret.
       type: list
       elements: dict
     refused:
@@ -153,15 +160,15 @@ _raw:
       elements: dict
     users:
       description:
-        - Entries for O(promaccess.core.htpasswd_users#module:users) and the other user-file modules, the valid
-          credentials present by hash, the refused ones C(state=absent).
+        - Entries for O(promaccess.core.htpasswd_users#module:users) and the other user-file modules, the
+          RV(_raw[].present) credentials by hash, the refused ones C(state=absent).
       type: list
       elements: dict
     handoff:
       description: The credential the grantee is to hold now (the new one once a rotation has handed it off). Secret.
       type: dict
     consumer:
-      description: The credential a consumer of the grant (the self-scrape job) uses, the newest valid one. Secret.
+      description: The credential a consumer of the grant on a host (the self-scrape job) uses, the newest present one. Secret.
       type: dict
 """
 

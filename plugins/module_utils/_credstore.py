@@ -97,11 +97,13 @@ def _credential(source, role: str) -> dict | None:
 def grant_view(grant: str, record: dict) -> dict:
     """What a grant's record means for hosts and checks (no I/O): which credentials are valid, which refused.
 
-    ``valid``: credentials hosts must accept (current first, then a rotation's new one); ``refused``:
-    credentials they must turn away (a rotation's retired one, all of a revoked grant's); ``users``: the
-    entries for the user-file modules (valid ones present by hash, refused ones absent); ``handoff``: the
-    credential the grantee is to hold now; ``consumer``: the one a consumer of the grant (the self-scrape job)
-    should use, the newest valid.
+    ``valid``: credentials every host must accept (current first, then a rotation's new one from phase
+    ``added`` on, once every host holds it); ``present``: credentials hosts are to hold, the valid ones plus,
+    in phase ``minted``, the new one still being added (a host accepts it once its own batch ran, so it is
+    checked there, but no one may count on it yet); ``refused``: credentials hosts must turn away (a rotation's
+    retired one, all of a revoked grant's); ``users``: the entries for the user-file modules (present ones by
+    hash, refused ones absent); ``handoff``: the credential the grantee is to hold now; ``consumer``: the one a
+    consumer of the grant on a host (the self-scrape job) uses, the newest present.
     """
     rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else None
     phase = rotation.get("phase") if rotation else None
@@ -110,13 +112,14 @@ def grant_view(grant: str, record: dict) -> dict:
     retired = _credential(rotation.get("retired"), "retired") if rotation else None
     if record.get("revoked_at"):
         status = "revoked"
-        valid = []
+        valid, present = [], []
         refused = [dict(c, role="revoked") for c in (current, pending, retired) if c is not None]
     else:
         status = "rotating" if rotation else "active"
-        valid = [c for c in (current, pending if phase in ("minted", "added", "handed_off") else None) if c]
+        valid = [c for c in (current, pending if phase in ("added", "handed_off") else None) if c]
+        present = [c for c in (current, pending if phase in ("minted", "added", "handed_off") else None) if c]
         refused = [retired] if retired is not None and phase == "revoking" else []
-    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in valid]
+    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in present]
     users += [{"name": c["username"], "state": "absent"} for c in refused]
     if status == "revoked":
         handoff = None
@@ -132,10 +135,11 @@ def grant_view(grant: str, record: dict) -> dict:
         "rotated_at": record.get("rotated_at"),
         "revoked_at": record.get("revoked_at"),
         "valid": valid,
+        "present": present,
         "refused": refused,
         "users": users,
         "handoff": handoff,
-        "consumer": valid[-1] if valid else None,
+        "consumer": present[-1] if present else None,
     }
 
 

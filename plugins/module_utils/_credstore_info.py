@@ -52,7 +52,7 @@ def age_days(value, now: datetime.datetime) -> int | None:
 
 
 def _credentials(view: dict) -> list[dict]:
-    return list(view.get("valid") or []) + list(view.get("refused") or [])
+    return list(view.get("present") or []) + list(view.get("refused") or [])
 
 
 def grant_summary(name: str, record: dict, now: datetime.datetime) -> dict:

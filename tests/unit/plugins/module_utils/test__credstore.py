@@ -137,7 +137,9 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
     assert policy.hash_operations == hashes_before + 1  # exactly one bcrypt hash for the new credential
     new = view["rotation"]["pending"]
     assert new["username"] != old["username"] and new["password"] != old["password"]
-    assert _names(view, "valid") == [("current", old["username"]), ("pending", new["username"])]
+    # Hosts get the new one now, but only once every host has it does the store call it valid.
+    assert _names(view, "present") == [("current", old["username"]), ("pending", new["username"])]
+    assert _names(view, "valid") == [("current", old["username"])]
     assert view["refused"] == [] and view["handoff"]["username"] == old["username"]
     assert view["consumer"]["username"] == new["username"]
     assert [u["state"] for u in view["users"]] == ["present", "present"]
@@ -153,6 +155,7 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
         store.rotation_step("team-a", "revoking")
     added = store.rotation_step("team-a", "added")
     assert added["phase"] == "added" and added["handoff"]["username"] == new["username"]  # on every host now
+    assert _names(added, "valid") == [("current", old["username"]), ("pending", new["username"])]
     handed = store.rotation_step("team-a", "handed_off")
     assert handed["handoff"]["username"] == new["username"]  # the grantee now holds the new one
 
