@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: our hash-once approach against one community.general.htpasswd task per user per host.
 
     .venv/bin/python scripts/bench.py [--hosts 10,50] [--users 10,200] [--sizes 2x3,...] [--forks 5]

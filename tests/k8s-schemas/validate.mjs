@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Validate Prometheus Operator objects (monitoring.coreos.com) against the schemas compiled into
 // @kubernetes-models/prometheus-operator (pinned in package-lock.json; see tests/data/crds/README.md for the
 // operator version they come from and what they do not check).

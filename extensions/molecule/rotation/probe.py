@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Probe one molecule host while credentials rotate: does it ever refuse a credential the store calls valid?
 
     probe.py --store S --identity K --grant team-a --host H --endpoint URL [--endpoint URL] --out FILE
