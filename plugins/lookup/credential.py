@@ -222,14 +222,15 @@ class LookupModule(LookupBase):
                 armor=self.get_option("armor"),
                 lock_timeout=self.get_option("lock_timeout"),
             )
-            out = []
-            for grant in (_plain(term) for term in terms):
-                out.append(
-                    store.get(
-                        grant, username, password, self.get_option("create"), self.get_option("allow_revoked")
-                    )
-                )
-                display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, store.last_action, store_path))
+            grants = [_plain(term) for term in terms]
+            if username is not None or password is not None:
+                out = [store.get(grants[0], username, password, self.get_option("create"), self.get_option("allow_revoked"))]
+                actions = {grants[0]: store.last_action}
+            else:  # one read of the store for every grant, one write for all that are minted
+                out = store.get_many(grants, self.get_option("create"), self.get_option("allow_revoked"))
+                actions = store.actions
+            for grant in grants:
+                display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, actions.get(grant), store_path))
         except (AgeError, CredentialStoreError) as exc:
             raise AnsibleLookupError(str(exc)) from None
         return out

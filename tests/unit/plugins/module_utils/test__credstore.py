@@ -214,3 +214,32 @@ def test_revocation_keeps_name_and_hash_drops_password_when_verified(tmp_path, k
     assert cred["password"] not in raw
     with pytest.raises(CredentialStoreError, match="is not revoked"):
         store.revocation_verified("internal" if store.get("internal") else "x")
+
+
+def test_get_many_reads_once_and_mints_the_missing_in_one_write(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    first = store.get("team-a")
+    reads = []
+    original = store.read
+    store.read = lambda: reads.append(1) or original()
+    out = store.get_many(["team-b", "team-a", "team-c", "team-b"])
+    assert [o["grant"] for o in out] == ["team-b", "team-a", "team-c", "team-b"] and out[0] == out[3]
+    assert out[1] == first and store.actions == {"team-a": "found", "team-b": "minted", "team-c": "minted"}
+    assert store.writes == 2 and len(reads) == 2  # one read for all, one under the lock; one write for both
+    assert store.policy.hash_operations == 3  # team-a once, then team-b and team-c once each
+    reads.clear()
+    again = _store(tmp_path / "s.age", key)
+    assert again.get_many(["team-a", "team-b", "team-c"]) == [first, out[0], out[2]] and again.writes == 0
+    assert again.policy.hash_operations == 0 and again.get("team-c") == out[2]
+
+
+def test_get_many_refuses_revoked_and_unknown_like_get(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get_many(["team-a", "team-b"])
+    store.revoke("team-b")
+    with pytest.raises(CredentialStoreError, match="'team-b' was revoked"):
+        store.get_many(["team-a", "team-b"])
+    assert store.get_many(["team-b"], allow_revoked=True)[0]["status"] == "revoked"
+    with pytest.raises(CredentialStoreError, match="'team-x' is not in credential store"):
+        store.get_many(["team-a", "team-x"], create=False)
+    assert "team-x" not in store.read()["grants"]
