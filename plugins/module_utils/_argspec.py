@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 
 def user_set_spec() -> dict:
     """The user list and its policy: shared by every module that manages a set of basic-auth users."""
@@ -34,4 +36,12 @@ def secret_file_spec() -> dict:
         path=dict(type="path", required=True, aliases=["dest"]),
         create=dict(type="bool", default=True),
         backup=dict(type="bool", default=False),
+    )
+
+
+def credential_store_spec() -> dict:
+    """The store file and the operator identity (doc fragment promaccess.core._credstore), with their env vars."""
+    return dict(
+        store=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_CREDENTIAL_STORE"])),
+        identity=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_AGE_IDENTITY"])),
     )

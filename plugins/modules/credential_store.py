@@ -34,15 +34,9 @@ attributes:
   idempotent:
     description: A step already reached changes nothing.
     support: full
+extends_documentation_fragment:
+  - promaccess.core._credstore
 options:
-  store:
-    description: The store file on the controller.
-    type: path
-    required: true
-  identity:
-    description: The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
-    type: path
-    required: true
   recipients:
     description: Extra public keys the store is encrypted to when written; the identity's own are always added.
     type: list
@@ -136,6 +130,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._age import (
     load_recipients,
     read_identities,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._argspec import credential_store_spec
 from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
     CredentialStore,
     CredentialStoreError,
@@ -146,8 +141,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._credstore import 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            store=dict(type="path", required=True),
-            identity=dict(type="path", required=True),
+            credential_store_spec(),
             recipients=dict(type="list", elements="str", default=[]),
             recipients_file=dict(type="list", elements="path", default=[]),
             armor=dict(type="bool", default=True),

@@ -18,6 +18,7 @@ description:
   - With O(return_users=true) it also returns RV(users), the user names and hashes hosts are compared with by
     M(promaccess.core.access_info) and M(promaccess.core.k8s_access_info). Those are secrets - register the
     result with C(no_log) on the task. Passwords are never returned.
+  - A store file that does not exist holds no grants (RV(exists=false)).
   - Changes nothing, and never writes the store. Run it on the controller (C(localhost)), where the store and
     the operator identity are.
 author:
@@ -32,19 +33,9 @@ attributes:
   idempotent:
     description: Never changes anything.
     support: full
+extends_documentation_fragment:
+  - promaccess.core._credstore
 options:
-  store:
-    description:
-      - The store file. When it does not exist, there are no grants (RV(exists=false)).
-      - Can also be set with the E(PROMACCESS_CREDENTIAL_STORE) environment variable.
-    type: path
-    required: true
-  identity:
-    description:
-      - The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
-      - Can also be set with the E(PROMACCESS_AGE_IDENTITY) environment variable.
-    type: path
-    required: true
   grants:
     description:
       - The grants to describe. All grants of the store when empty. Grants named here but not in the store are
@@ -179,13 +170,14 @@ users:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.promaccess.core.plugins.module_utils._age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     read_identities,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._argspec import credential_store_spec
 from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
     YAML_IMPORT_ERROR,
     CredentialStore,
@@ -197,8 +189,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._credstore_info im
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            store=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_CREDENTIAL_STORE"])),
-            identity=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_AGE_IDENTITY"])),
+            credential_store_spec(),
             grants=dict(type="list", elements="str", default=[]),
             return_users=dict(type="bool", default=False),
         ),

@@ -1,0 +1,281 @@
+"""Scrape credentials on a cluster through provision_access, rotate_credentials and revoke_access.
+
+Against the STAND-IN API server (tests/k8s_standin/server.py): no cluster, no Prometheus Operator and no exporter
+can run on these machines. Two more stand-ins, both in this file and both plain Python:
+
+- ``_TokenTarget``: a STAND-IN for a scrape target (an exporter that accepts bearer tokens from a mounted
+  Secret). It reads the Secret ``apps/exporter-tokens`` from the stand-in on every request and answers 200 when
+  the bearer token is one of its lines, else 401. The playbooks' verify_url points at it.
+- ``_Scraper``: a STAND-IN for Prometheus. In a loop it reads the ServiceMonitor ``apps/exporter``, follows its
+  ``authorization`` reference to the Secret and key, and scrapes ``_TokenTarget`` with the token it read there
+  LAG seconds earlier (Prometheus picks a Secret change up late: the operator, kubelet and a reload sit in
+  between). Every 401 it gets is a moment at which the rotation left the scraper without an accepted token.
+
+What is proven: the order of the writes (targets accept before ServiceMonitors send; ServiceMonitors move, and
+the run waits, before the old token goes), idempotence, the pause after the hand-off, revocation and its
+refusal while a ServiceMonitor still sends the token. Nothing is proven about a real operator or kubelet.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from promaccess_k8s_role_helpers import StandinServer
+
+from ansible_collections.promaccess.core.plugins.module_utils import _age
+from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+NS, APPS = "monitoring", "apps"
+LAG = 1.0
+SETTLE = 3
+
+
+def recap(output: str, host: str) -> dict:
+    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
+    assert lines, output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def secret_data(standin, namespace, name) -> dict:
+    obj = standin.get_object("secrets", namespace, name)
+    return {} if obj is None else {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
+
+
+def accepted(standin) -> list[str]:
+    return [line for line in secret_data(standin, APPS, "exporter-tokens").get("tokens", "").splitlines() if line]
+
+
+def sent(standin) -> str | None:
+    """The token the ServiceMonitor references now."""
+    monitor = standin.get_object("servicemonitors", APPS, "exporter")
+    ref = (monitor["spec"]["endpoints"][0].get("authorization") or {}).get("credentials")
+    return None if ref is None else secret_data(standin, APPS, ref["name"]).get(ref["key"])
+
+
+class _Server:
+    def __init__(self, handler):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/metrics" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def _token_target(standin):
+    """A STAND-IN for an exporter: 200 for a bearer token listed in apps/exporter-tokens, else 401.
+
+    ``seen`` keeps (token, status) per request, so the test can tell which checks the playbooks made.
+    """
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            header = self.headers.get("Authorization", "")
+            ok = header.startswith("Bearer ") and header[7:] in accepted(standin)
+            seen.append((header[7:] if header.startswith("Bearer ") else None, 200 if ok else 401))
+            body = b"up 1\n" if ok else b"unauthorized\n"
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = _Server(Handler)
+    server.seen = seen
+    return server
+
+
+class _Scraper(threading.Thread):
+    """A STAND-IN for Prometheus: scrapes with the token the ServiceMonitor referenced LAG seconds ago."""
+
+    def __init__(self, standin, url):
+        super().__init__(daemon=True)
+        self.standin, self.url = standin, url
+        self.stop = threading.Event()
+        self.counts = collections.Counter()
+        self.tokens_seen = set()
+
+    def run(self):
+        import urllib.error
+        import urllib.request
+
+        history = collections.deque()
+        while not self.stop.is_set():
+            now = time.monotonic()
+            history.append((now, sent(self.standin)))
+            while len(history) > 1 and history[1][0] <= now - LAG:
+                history.popleft()
+            token = history[0][1]
+            if token is None:
+                self.counts["no token"] += 1
+            else:
+                self.tokens_seen.add(token)
+                request = urllib.request.Request(self.url, headers={"Authorization": "Bearer " + token})
+                try:
+                    with urllib.request.urlopen(request, timeout=5) as response:
+                        self.counts[response.status] += 1
+                except urllib.error.HTTPError as exc:
+                    self.counts[exc.code] += 1
+            self.stop.wait(0.05)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("rotate-k8s")
+    for who in ("operator", "team-a"):
+        subprocess.run(["age-keygen", "-o", str(tmp / ("%s-key.txt" % who))], capture_output=True, check=True)
+    team_a = subprocess.run(["age-keygen", "-y", str(tmp / "team-a-key.txt")], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    with StandinServer(namespaces=[NS, APPS]) as standin, _token_target(standin) as target:
+        standin.put_object("servicemonitors", APPS, {
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+            "metadata": {"name": "exporter"},
+            "spec": {"selector": {"matchLabels": {"app": "exporter"}}, "endpoints": [{"port": "metrics"}]}})
+        standin.put_object("servicemonitors", NS, {
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+            "metadata": {"name": "prometheus-self"},
+            "spec": {"selector": {"matchLabels": {"app": "prometheus"}}, "endpoints": [{"port": "web"}]}})
+        kubeconfig = standin.write_kubeconfig(tmp / "kubeconfig", context="standin")
+        cluster = {
+            "ansible_connection": "local",
+            "promaccess_k8s_kubeconfig": kubeconfig or str(tmp / "kubeconfig"),
+            "promaccess_k8s_context": "standin",
+            "promaccess_k8s_namespace": NS,
+            "promaccess_k8s_secret_format": "prometheus_web_config",
+            # nothing listens here: the ingress check is recorded as not verified
+            "promaccess_k8s_external_url": "http://127.0.0.1:9/prometheus/",
+            "promaccess_k8s_scrape_settle": SETTLE,
+            "promaccess_k8s_scrape_verify_delay": 1,
+            "promaccess_k8s_scrape_tokens": [
+                {"name": "exporter-tokens", "namespace": APPS, "grants": ["exporter-scrape"], "verify_url": target.url},
+            ],
+            "promaccess_k8s_scrape_auth": [
+                {"service_monitor": "exporter", "namespace": APPS, "grant": "exporter-scrape",
+                 "secret_name": "exporter-scrape", "endpoint_ports": ["metrics"]},
+                {"service_monitor": "prometheus-self", "grant": "internal", "auth_type": "basic",
+                 "secret_name": "prometheus-self-scrape"},
+            ],
+        }
+        inventory = {"all": {
+            "vars": {
+                "ansible_python_interpreter": sys.executable,
+                "promaccess_credential_store": str(tmp / "credentials.yml.age"),
+                "promaccess_age_identity": str(tmp / "operator-key.txt"),
+                "promaccess_handoff_dir": str(tmp / "handoff"),
+                "promaccess_grants": [
+                    {"name": "team-a", "contact": "Team A", "auth": "native", "recipients": [team_a]},
+                    {"name": "exporter-scrape", "auth": "scrape"},
+                ],
+            },
+            "children": {"k8s_clusters": {"hosts": {"standin": cluster}}},
+        }}
+        (tmp / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+                   ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build/collections")),
+                   ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"))
+
+        def play(name, *extra, inventory_file="inventory.yml"):
+            return subprocess.run(
+                [str(BIN / "ansible-playbook"), "-i", str(tmp / inventory_file), "promaccess.core." + name, *extra],
+                env=env, capture_output=True, text=True, timeout=900, check=False, cwd=str(tmp))
+
+        def store():
+            ids = _age.read_identities(str(tmp / "operator-key.txt"))
+            return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
+
+        yield {"tmp": tmp, "standin": standin, "target": target, "play": play, "store": store,
+               "inventory": inventory}
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
+    standin, play, store = fleet["standin"], fleet["play"], fleet["store"]
+
+    # -- provision: the target accepts the store's token, the ServiceMonitor sends it; then nothing to do -------
+    first = _ok(play("provision_access"))
+    token = store()["exporter-scrape"]["password"]
+    assert accepted(standin) == [token] and sent(standin) == token
+    monitor = standin.get_object("servicemonitors", APPS, "exporter")
+    assert monitor["spec"]["endpoints"][0]["authorization"] == {
+        "type": "Bearer", "credentials": {"name": "exporter-scrape", "key": "token"}}
+    internal = store()["internal"]
+    assert secret_data(standin, NS, "prometheus-self-scrape") == {
+        "username": internal["username"], "password": internal["password"]}
+    assert not (fleet["tmp"] / "handoff" / "exporter-scrape").exists()  # a scrape credential has no hand-off
+    assert (fleet["tmp"] / "handoff" / "team-a" / "credentials.txt.age").exists()
+    for secret in (token, internal["password"]):
+        assert secret not in first.stdout + first.stderr
+    writes = len(standin.writes())
+    again = _ok(play("provision_access"))
+    assert recap(again.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
+
+    scraper = _Scraper(standin, fleet["target"].url)
+    scraper.start()
+    try:
+        # -- rotate, paused after the hand-off: the target accepts both, the ServiceMonitor sends the new one -----
+        rotate = ["-e", json.dumps({"promaccess_rotate": ["exporter-scrape", "internal"]})]
+        _ok(play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_stop_after_handoff": true}'))
+        record = store()["exporter-scrape"]
+        assert record["rotation"]["phase"] == "handed_off"
+        new = record["rotation"]["pending"]["password"]
+        assert new != token and accepted(standin) == [token, new] and sent(standin) == new
+        pending_internal = store()["internal"]["rotation"]["pending"]
+        assert secret_data(standin, NS, "prometheus-self-scrape")["password"] == pending_internal["password"]
+
+        # -- resume: the old token goes; the run checked it is refused ----------------------------------------
+        checked = len(fleet["target"].seen)
+        _ok(play("rotate_credentials", *rotate))
+        assert accepted(standin) == [new] and sent(standin) == new
+        assert store()["exporter-scrape"]["password"] == new and "rotation" not in store()["exporter-scrape"]
+        # the run checked the old token is refused (the scraper never got a 401: asserted below)
+        assert (token, 401) in fleet["target"].seen[checked:] and (None, 401) in fleet["target"].seen[checked:]
+        time.sleep(LAG * 2)
+    finally:
+        scraper.stop.set()
+        scraper.join(timeout=10)
+    assert scraper.counts[401] == 0 and scraper.counts["no token"] == 0, scraper.counts
+    assert scraper.counts[200] > 20 and scraper.tokens_seen == {token, new}
+
+    # -- revoke: refused while the ServiceMonitor still sends it, done once the inventory no longer does ------
+    revoke = ["-e", json.dumps({"promaccess_revoke": ["exporter-scrape"]})]
+    refused = play("revoke_access", *revoke)
+    assert refused.returncode != 0 and "still used by ServiceMonitors" in refused.stdout
+    assert "revoked_at" not in store()["exporter-scrape"] and accepted(standin) == [new]
+    inventory = fleet["inventory"]
+    cluster = inventory["all"]["children"]["k8s_clusters"]["hosts"]["standin"]
+    cluster["promaccess_k8s_scrape_auth"] = cluster["promaccess_k8s_scrape_auth"][1:]
+    (fleet["tmp"] / "inventory-2.yml").write_text(yaml.safe_dump(inventory))
+    checked = len(fleet["target"].seen)
+    _ok(play("revoke_access", *revoke, inventory_file="inventory-2.yml"))
+    assert accepted(standin) == [] and (new, 401) in fleet["target"].seen[checked:]
+    assert store()["exporter-scrape"]["revocation_verified_at"] and "password" not in store()["exporter-scrape"]
