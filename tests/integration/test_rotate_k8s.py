@@ -239,6 +239,12 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     again = _ok(play("provision_access"))
     assert recap(again.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
 
+    # -- the audit runs with a scrape grant in the inventory and leaks none of its secrets ----------------------
+    reports = fleet["tmp"] / "reports"
+    _ok(play("access_report", "-e", json.dumps({"promaccess_report_dir": str(reports)})))
+    report = (reports / "access-report.json").read_text()
+    assert "exporter-scrape" in report and token not in report and internal["password"] not in report
+
     scraper = _Scraper(standin, fleet["target"].url)
     scraper.start()
     try:
