@@ -12,6 +12,7 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
 from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
 from test_provision_local import curl_status, recap  # noqa: E402
@@ -86,6 +87,14 @@ def test_rotation_replaces_the_credential_everywhere(demo):
     new = handoff(state)
     assert statuses(env, old["username"], old["password"]) == [200, 200]
     assert statuses(env, new["username"], new["password"]) == [200, 200]
+    # The self-scrape job (the internal grant's consumer) uses the new internal credential, user name and
+    # password together, and Prometheus's web.yml accepts it: scrapes keep working through the rotation.
+    pending = store(state)["internal"]["rotation"]["pending"]
+    scrape = yaml.safe_load((state / "prometheus/prometheus.yml").read_text())["scrape_configs"]
+    job = next(j for j in scrape if (j.get("basic_auth") or {}).get("password_file"))
+    assert job["basic_auth"]["username"] == pending["username"]
+    assert (state / "prometheus/self-scrape.password").read_text().strip() == pending["password"]
+    assert statuses(env, pending["username"], pending["password"]) == [200, 200]
 
     run = playbook(env, state, "rotate_credentials", "-e", '{"promaccess_rotate": ["team-a", "internal"]}')
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:]
