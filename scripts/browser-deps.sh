@@ -34,23 +34,6 @@ if [ ! -x "$chromium" ]; then
     exit 1
 fi
 
-for tool in node npm; do
-    command -v "$tool" >/dev/null || { log "$tool is missing (node >= 20 with npm)"; exit 1; }
-done
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-    log "node $(node --version) is too old: playwright-core needs node >= 20"
-    exit 1
-fi
-
-stamp=$browser_dir/node_modules/.promaccess-lock.sha256
-want=$(sha256sum "$browser_dir/package-lock.json" | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$browser_dir/node_modules/playwright-core/package.json" ]; then
-    log "node_modules matches package-lock.json"
-else
-    log "npm ci in $browser_dir"
-    # playwright-core never downloads browsers; the variable guards against a future dependency that would.
-    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm ci --no-audit --no-fund >&2)
-    printf '%s\n' "$want" >"$stamp"
-fi
+# playwright-core never downloads browsers; the variable guards against a future dependency that would.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 scripts/npm-ci-locked.sh "$browser_dir" playwright-core
 echo "$chromium"
