@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import secrets
@@ -24,12 +23,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._access_info impor
 )
 from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import LAST_APPLIED
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader_access_info", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 ALPHABET = string.ascii_letters + string.digits
 
@@ -195,10 +188,6 @@ def test_unknown_format_is_refused(tmp_path):
 
 
 # -- Secrets, over real HTTP to the stand-in API server --------------------------------------------------------
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=["monitoring"]) as server:
-        yield server
 
 
 def k8s_params(standin, tmp_path, fmt, users):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import secrets
-from pathlib import Path
 
 import pytest
 
@@ -19,18 +17,8 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import
     make_api_client,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=["monitoring"]) as server:
-        yield server
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,9 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_scrape_auth i
     select_endpoints,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 NS = "certctl"
+STANDIN_NAMESPACES = [NS]
 SM = "certctl-server"
 
 
@@ -48,10 +41,6 @@ def service_monitor(endpoints):
     }
 
 
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=[NS]) as server:
-        yield server
 
 
 @pytest.fixture

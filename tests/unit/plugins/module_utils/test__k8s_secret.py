@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,12 +18,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_secret import
     BasicAuthSecretError,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 
 class FakeModule:
@@ -39,10 +31,6 @@ class FakeModule:
         self.warnings.append(message)
 
 
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=["monitoring"]) as server:
-        yield server
 
 
 @pytest.fixture

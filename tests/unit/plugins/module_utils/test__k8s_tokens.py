@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import secrets
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,9 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_tokens import
     render,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 NS = "apps"
+STANDIN_NAMESPACES = [NS]
 
 
 class FakeModule:
@@ -38,10 +31,6 @@ def token():
     return secrets.token_hex(32)
 
 
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=[NS]) as server:
-        yield server
 
 
 @pytest.fixture

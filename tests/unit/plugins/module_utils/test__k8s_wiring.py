@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +13,9 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_wiring import
     ingress_annotations,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 NS = "monitoring"
+STANDIN_NAMESPACES = [NS]
 FOREIGN = {"kubernetes.io/ingress.class": "nginx", "nginx.ingress.kubernetes.io/proxy-body-size": "8m"}
 
 
@@ -51,10 +44,6 @@ def prometheus(**spec):
             "spec": dict({"replicas": 1, "serviceMonitorSelector": {}}, **spec)}
 
 
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=[NS]) as server:
-        yield server
 
 
 @pytest.fixture

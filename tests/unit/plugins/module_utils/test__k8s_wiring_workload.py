@@ -4,7 +4,6 @@ stand-in API server (tests/k8s_standin, apps/v1 deployments and statefulsets: GE
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,9 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_wiring import
 )
 
 TESTS = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("standin_loader_workload", TESTS / "k8s_standin" / "__init__.py")
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
 
 NS = "monitoring"
+STANDIN_NAMESPACES = [NS]
 CHART_DEPLOYMENT = yaml.safe_load((TESTS / "data" / "k8s" / "prometheus-server-deployment.yaml").read_text())
 CHART_ARGS = CHART_DEPLOYMENT["spec"]["template"]["spec"]["containers"][1]["args"]
 
@@ -70,10 +66,6 @@ def test_effective_route_prefix(args, prefix):
 
 
 # -- the backend against the stand-in --------------------------------------------------------------------------
-@pytest.fixture
-def standin():
-    with StandinServer(namespaces=[NS]) as server:
-        yield server
 
 
 @pytest.fixture
