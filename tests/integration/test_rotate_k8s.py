@@ -238,6 +238,9 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     writes = len(standin.writes())
     again = _ok(play("provision_access"))
     assert recap(again.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
+    checked = _ok(play("provision_access", "--check", "--diff"))
+    assert recap(checked.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
+    assert token not in checked.stdout + checked.stderr
 
     # -- the audit runs with a scrape grant in the inventory and leaks none of its secrets ----------------------
     reports = fleet["tmp"] / "reports"
