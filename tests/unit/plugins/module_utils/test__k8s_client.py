@@ -18,9 +18,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import
 )
 
 
-
-
-
 @pytest.fixture
 def api(standin, tmp_path):
     kubeconfig = standin.write_kubeconfig(tmp_path / "kubeconfig")

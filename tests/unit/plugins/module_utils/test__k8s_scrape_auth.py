@@ -41,8 +41,6 @@ def service_monitor(endpoints):
     }
 
 
-
-
 @pytest.fixture
 def base(standin, tmp_path):
     return dict(

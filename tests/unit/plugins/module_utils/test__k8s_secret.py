@@ -19,7 +19,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s_secret import
 )
 
 
-
 class FakeModule:
     def __init__(self, params, check_mode=False, diff=False):
         self.params = params
@@ -29,8 +28,6 @@ class FakeModule:
 
     def warn(self, message):
         self.warnings.append(message)
-
-
 
 
 @pytest.fixture

@@ -31,8 +31,6 @@ def token():
     return secrets.token_hex(32)
 
 
-
-
 @pytest.fixture
 def base(standin, tmp_path):
     return dict(

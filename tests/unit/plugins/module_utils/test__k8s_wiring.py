@@ -44,8 +44,6 @@ def prometheus(**spec):
             "spec": dict({"replicas": 1, "serviceMonitorSelector": {}}, **spec)}
 
 
-
-
 @pytest.fixture
 def conn(standin, tmp_path):
     return dict(kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
