@@ -107,8 +107,12 @@ def grant_view(grant: str, record: dict) -> dict:
     in phase ``minted``, the new one still being added (a host accepts it once its own batch ran, so it is
     checked there, but no one may count on it yet); ``refused``: credentials hosts must turn away (a rotation's
     retired one, all of a revoked grant's); ``users``: the entries for the user-file modules (present ones by
-    hash, refused ones absent); ``handoff``: the credential the grantee is to hold now; ``consumer``: the one a
-    consumer of the grant on a host (the self-scrape job) uses, the newest present.
+    hash, refused ones absent); ``handoff``: the credential the grantee is to hold now.
+
+    Which credential a consumer sends is decided here, once: ``consumer``, for a consumer on the same host as
+    the user file it is checked against (the self-scrape job), is the newest present one (its own host added the
+    new one in the same pass); ``fleet_consumer``, for a consumer whose targets are spread over the fleet (a
+    ServiceMonitor), is the newest valid one: every target accepts it.
     """
     rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else None
     phase = rotation.get("phase") if rotation else None
@@ -145,6 +149,7 @@ def grant_view(grant: str, record: dict) -> dict:
         "users": users,
         "handoff": handoff,
         "consumer": present[-1] if present else None,
+        "fleet_consumer": valid[-1] if valid else None,
     }
 
 

@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: fleet_plan
+short_description: Plan who gets what on every Prometheus host and Kubernetes cluster of the inventory
+version_added: 0.2.0
+description:
+  - The planner of the collection's playbooks (P(promaccess.core.provision_access#playbook) and the others),
+    run once on the controller (C(localhost)) for the whole fleet. It is an action plugin: nothing runs on a
+    managed host.
+  - With O(stage=plan) it reads C(promaccess_grants), C(promaccess_internal_grant), C(promaccess_hosts),
+    C(promaccess_k8s_hosts) and the inventory groups from the controller's variables, and every planned host's
+    and cluster's C(promaccess_*) variables from C(hostvars); it validates them against one specification (grant
+    names, C(auth) kinds, recipients, host patterns that select nothing, modes, URLs, secret formats, scrape
+    settings), fills in every default, and returns the plan (RV(plan)), which the playbooks keep as C(promaccess_plan).
+  - The plan holds no secret. Per host and cluster it lists the grants of each user file or Secret in order (the
+    internal grant first, then the grants of the inventory in their order, then revoked grants whose users are
+    to be removed), the endpoints, and the checks (which credential of which grant must get 200 or 401, by
+    index into the credential store's views). Host plays read their own part.
+  - With O(stage=results) it reads each planned host's C(promaccess_verified) and returns the grants to hand
+    off (RV(handoff)) and the summary lines (RV(summary)). With O(stage=report) it reads each host's
+    inspection results and returns RV(hosts), the input of the P(promaccess.core.access_report#filter) filter.
+author:
+  - promaccess.core maintainers (@promaccess)
+attributes:
+  check_mode:
+    description: Plans the same in check mode.
+    support: full
+  diff_mode:
+    description: Changes nothing, so there is no diff.
+    support: none
+  idempotent:
+    description: Never changes anything.
+    support: full
+options:
+  stage:
+    description:
+      - V(plan) validates the settings and returns the plan; V(results) and V(report) read what the
+        host plays left and need C(promaccess_plan) to be set.
+    type: str
+    choices: [plan, results, report]
+    default: plan
+  store_grants:
+    description:
+      - The grants of the credential store as M(promaccess.core.credential_store_info) returns them (RV(grants)
+        of that module). Grants with status V(revoked) are removed from every host and cluster.
+    type: list
+    elements: dict
+    default: []
+  with_credentials:
+    description:
+      - Read the store's views of the grants from the facts C(promaccess_credentials) and
+        C(promaccess_revoked_credentials) and plan the checks. Without it the plan has no checks.
+    type: bool
+    default: false
+  rotate:
+    description:
+      - C(promaccess_rotate) of P(promaccess.core.rotate_credentials#playbook), checked and expanded into
+        C(promaccess_plan.rotating) (V(all) is the internal grant and every grant of the inventory).
+    type: list
+    elements: str
+  revoke:
+    description:
+      - C(promaccess_revoke) of P(promaccess.core.revoke_access#playbook), checked (the internal grant and a grant
+        a ServiceMonitor still sends are refused) into C(promaccess_plan.revoking).
+    type: list
+    elements: str
+  handoff_only:
+    description: With O(stage=results), hand off only these grants (a rotation hands off the rotated ones).
+    type: list
+    elements: str
+  handoff_dir:
+    description: With O(stage=results), the hand-off folder named in the summary.
+    type: str
+    default: ""
+notes:
+  - Defaults of the host and cluster settings live in the planner, and nowhere else; docs/provision_access.md
+    lists them.
+seealso:
+  - module: promaccess.core.credential_store_info
+"""
+
+EXAMPLES = r"""
+- name: Plan the fleet (no credentials yet), before anything is minted or changed
+  promaccess.core.fleet_plan:
+    store_grants: "{{ store_info.grants }}"
+
+- name: Plan again with the credentials' views, so the plan has its checks
+  promaccess.core.fleet_plan:
+    store_grants: "{{ store_info.grants }}"
+    with_credentials: true
+
+- name: Hand-off list and summary once every host ran
+  promaccess.core.fleet_plan:
+    stage: results
+    handoff_dir: /srv/handoff
+  register: results
+"""
+
+RETURN = r"""
+plan:
+  description:
+    - The plan of the whole fleet (no secret); the playbooks keep it as C(promaccess_plan) on the controller.
+    - C(hosts) and C(clusters) (inventory name to its part), C(internal_grant), C(fetch) (the grants whose
+      credentials the play reads from the store), C(revoked), C(handoff) (grants handed to people, with their
+      recipients), and C(rotating) or C(revoking) when asked.
+  returned: when O(stage=plan)
+  type: dict
+handoff:
+  description: The grants to hand off, each with the URL for its message.
+  returned: when O(stage=results)
+  type: list
+  elements: dict
+summary:
+  description: Every endpoint and what was verified against it.
+  returned: when O(stage=results)
+  type: list
+  elements: str
+hosts:
+  description: Per host and cluster, its targets and inspection results, for the access_report filter.
+  returned: when O(stage=report)
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.promaccess.core.plugins.module_utils._common.fleet_plan_spec import FLEET_PLAN_ARGUMENT_SPEC
+
+
+def main():  # pragma: no cover - the action plugin does the work
+    module = AnsibleModule(argument_spec=FLEET_PLAN_ARGUMENT_SPEC, supports_check_mode=True)
+    module.fail_json(msg="promaccess.core.fleet_plan is an action plugin; it runs on the controller only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,622 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet planner of the playbooks, run once on the controller. Private to promaccess.core: no stable API.
+
+Every decision of provision_access, rotate_credentials, revoke_access and access_report about *who gets what*
+is made here, in plain Python with no Ansible import, so that it is unit tested and runs once for the whole
+fleet instead of once per host:
+
+* :func:`check_grants` validates ``promaccess_grants`` against one spec (one name rule, one ``auth`` default);
+* :func:`host_settings` and :func:`cluster_settings` give each host's and cluster's ``promaccess_*`` settings
+  with every default filled in (the only place those defaults live) and refuse settings that cannot work;
+* :func:`plan_host` (a Prometheus VM) and :func:`plan_cluster` (a Kubernetes cluster) say which grants go into
+  which user file or Secret, in order (internal first, then the inventory's order, then revoked grants to be
+  removed), which endpoints exist and which checks prove it; :func:`plan_scrape` does the same for a cluster's
+  scrape credentials;
+* :func:`plan_fleet` puts them together; :func:`handoff_grants`, :func:`summary_lines` and :func:`report_hosts`
+  turn the hosts' verification results into the hand-off list, the summary and the audit's input.
+
+The plan holds no secret: user files are lists of grant names, checks name a credential by grant, set
+(``present`` / ``refused``) and index. The host plays join them with the credential store's views
+(``promaccess_credentials``), which only no_log tasks touch.
+
+Host patterns are resolved by a ``resolve(patterns) -> set of host names`` callable that the action plugin backs
+with Ansible's own inventory pattern engine, once per distinct pattern list.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
+
+AUTH_KINDS = ("native", "nginx", "both", "scrape")
+DEFAULT_AUTH = "both"
+DEFAULT_INTERNAL_GRANT = "internal"
+DEFAULT_HOSTS_GROUP = "prometheus"
+DEFAULT_CLUSTERS_GROUP = "k8s_clusters"
+MODES = ("native", "nginx")
+#: Secret formats a cluster can take from the playbooks (envoy_gateway reads only {SHA}, never bcrypt).
+CLUSTER_SECRET_FORMATS = (
+    "ingress_nginx_auth_file",
+    "ingress_nginx_auth_map",
+    "nginx_ingress_htpasswd",
+    "traefik",
+    "prometheus_web_config",
+)
+ENVOY_REASON = (
+    "the envoy_gateway format is not offered here: Envoy reads only {SHA} hashes and the playbooks hand the "
+    "modules bcrypt hashes, never passwords"
+)
+#: Credential sets a check names, and the status each must get.
+CHECK_SETS = (("present", 200), ("refused", 401))
+
+
+class PlanError(ValueError):
+    """Settings the playbooks cannot apply. The message names the host or grant and the setting, never a
+    secret; every such error is raised before anything changes."""
+
+
+def plain(value):
+    """Plain Python containers and strings (Ansible may hand over tagged or lazy ones)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+# -- one spec for the settings ---------------------------------------------------------------------------------
+# name -> (default, kind). Defaults that depend on other settings are None here and filled in by the functions.
+HOST_SPEC: dict[str, tuple] = {
+    "promaccess_modes": (["nginx"], "list"),
+    "promaccess_nginx_listen": (["8080"], "list"),
+    "promaccess_nginx_location": ("/prometheus/", "str"),
+    "promaccess_external_url": (None, "str"),
+    "promaccess_public_host": (None, "str"),
+    "promaccess_prometheus_listen_address": (None, "str"),
+    "promaccess_exclusive": (False, "bool"),
+    "promaccess_report_web_config": (None, "str"),
+    "promaccess_report_htpasswd": (None, "str"),
+    # The roles' own settings, read for the report's default paths.
+    "prometheus_basic_auth_web_config": ("/etc/prometheus/web.yml", "str"),
+    "nginx_basic_auth_user_file": ("/etc/nginx/prometheus.htpasswd", "str"),
+}
+
+CLUSTER_SPEC: dict[str, tuple] = {
+    "promaccess_k8s_kubeconfig": ("", "str"),
+    "promaccess_k8s_context": ("", "str"),
+    "promaccess_k8s_namespace": ("monitoring", "str"),
+    "promaccess_k8s_secret_name": ("prometheus-basic-auth", "str"),
+    "promaccess_k8s_secret_format": ("ingress_nginx_auth_file", "str"),
+    "promaccess_k8s_secret_labels": ({}, "dict"),
+    "promaccess_k8s_ingress_name": ("", "str"),
+    "promaccess_k8s_ingress_controller": ("ingress_nginx", "str"),
+    "promaccess_k8s_prometheus_name": ("", "str"),
+    "promaccess_k8s_prometheus_kind": ("Prometheus", "str"),
+    "promaccess_k8s_prometheus_container": ("prometheus-server", "str"),
+    "promaccess_k8s_prometheus_probes": ("auto", "str"),
+    "promaccess_k8s_route_prefix": ("", "str"),
+    "promaccess_k8s_external_url": ("", "str"),
+    "promaccess_k8s_verify_url": ("", "str"),
+    "promaccess_k8s_verify_validate_certs": (True, "bool"),
+    "promaccess_k8s_verify_timeout": (5, "int"),
+    "promaccess_k8s_scrape_auth": ([], "list"),
+    "promaccess_k8s_scrape_tokens": ([], "list"),
+    "promaccess_k8s_scrape_settle": (120, "int"),
+    "promaccess_k8s_scrape_verify_retries": (60, "int"),
+    "promaccess_k8s_scrape_verify_delay": (2, "int"),
+    "promaccess_exclusive": (False, "bool"),
+}
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
+
+
+def _coerce(where: str, name: str, value, kind: str):
+    """``value`` as ``kind``, the way Ansible's own argument specs convert inventory values."""
+    if kind == "str":
+        if isinstance(value, (dict, list)):
+            raise PlanError("%s: %s must be a string" % (where, name))
+        return "" if value is None else str(value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).strip().lower() in _TRUE:
+            return True
+        if str(value).strip().lower() in _FALSE:
+            return False
+        raise PlanError("%s: %s must be true or false (got %r)" % (where, name, value))
+    if kind == "int":
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise PlanError("%s: %s must be a whole number (got %r)" % (where, name, value)) from None
+    if kind == "list":
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, (list, tuple)):
+            raise PlanError("%s: %s must be a list" % (where, name))
+        return list(value)
+    if kind == "dict":
+        if not isinstance(value, dict):
+            raise PlanError("%s: %s must be a mapping" % (where, name))
+        return dict(value)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _settings(where: str, spec: dict, given: dict) -> dict:
+    out = {}
+    for name, (default, kind) in spec.items():
+        value = given.get(name)
+        out[name] = _coerce(where, name, default if value is None else value, kind) if (
+            value is not None or default is not None
+        ) else None
+    return out
+
+
+def _http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+# -- grants ---------------------------------------------------------------------------------------------------
+def check_names(names, what: str, internal: str, allow_internal: bool = False) -> list:
+    """Grant names given on the command line (promaccess_rotate, promaccess_revoke): a non-empty list of valid,
+    distinct names; the internal grant only where ``allow_internal``."""
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, (list, tuple)) or not names:
+        raise PlanError("%s must list grant names (got %r)" % (what, names))
+    for name in names:
+        problem = grant_name_problem(name)
+        if problem:
+            raise PlanError("%s: %s" % (what, problem))
+        if name == internal and not allow_internal:
+            raise PlanError("%s: the internal grant '%s' cannot be revoked, only rotated" % (what, internal))
+    if len(set(names)) != len(names):
+        raise PlanError("%s lists a grant twice" % what)
+    return list(names)
+
+
+def check_grants(grants, internal: str = DEFAULT_INTERNAL_GRANT) -> list[dict]:
+    """``promaccess_grants`` validated, each with its defaults filled in (``auth``, ``hosts``)."""
+    if grants is None:
+        return []
+    if not isinstance(grants, (list, tuple)):
+        raise PlanError("promaccess_grants must be a list of grants")
+    problem = grant_name_problem(internal)
+    if problem:
+        raise PlanError("promaccess_internal_grant: %s" % problem)
+    out, seen = [], set()
+    for index, grant in enumerate(grants):
+        if not isinstance(grant, dict):
+            raise PlanError("promaccess_grants[%d] must be a mapping with at least a name" % index)
+        name = grant.get("name")
+        problem = grant_name_problem(name)
+        if problem:
+            raise PlanError("promaccess_grants[%d]: %s" % (index, problem))
+        if name == internal:
+            raise PlanError("grant %s: the name '%s' is reserved for the internal credential" % (name, internal))
+        if name in seen:
+            raise PlanError("grant %s is listed twice in promaccess_grants" % name)
+        seen.add(name)
+        auth = grant.get("auth", DEFAULT_AUTH)
+        if auth not in AUTH_KINDS:
+            raise PlanError("grant %s: auth must be one of %s (got %r)" % (name, ", ".join(AUTH_KINDS), auth))
+        hosts = grant.get("hosts", ["all"])
+        if isinstance(hosts, str):
+            hosts = [hosts]
+        if not isinstance(hosts, (list, tuple)) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+            raise PlanError("grant %s: hosts must be a non-empty list of host patterns" % name)
+        recipients = grant.get("recipients") or []
+        recipients_files = grant.get("recipients_files") or []
+        if auth != "scrape" and not recipients and not recipients_files:
+            raise PlanError(
+                "grant %s has no recipients (age1..., ssh-ed25519 or ssh-rsa keys, or recipients_files)" % name
+            )
+        out.append(dict(grant, auth=auth, hosts=list(hosts)))
+    return out
+
+
+# -- settings --------------------------------------------------------------------------------------------------
+def host_settings(host: str, given: dict) -> dict:
+    """A Prometheus host's settings with their defaults, checked (nothing is applied yet)."""
+    s = _settings(host, HOST_SPEC, given)
+    modes = s["promaccess_modes"]
+    if not modes or any(m not in MODES for m in modes) or len(set(modes)) != len(modes):
+        raise PlanError("%s: promaccess_modes must hold native and/or nginx (got %r)" % (host, modes))
+    location = s["promaccess_nginx_location"]
+    if not location.startswith("/") or not location.endswith("/"):
+        raise PlanError("%s: promaccess_nginx_location must start and end with '/' (got %r)" % (host, location))
+    if not s["promaccess_nginx_listen"]:
+        raise PlanError("%s: promaccess_nginx_listen must name at least one listen address" % host)
+    # The first listen directive's port: "8080", "127.0.0.1:8080", "8443 ssl" all give the port.
+    s["promaccess_nginx_port"] = str(s["promaccess_nginx_listen"][0]).split(" ")[0].split(":")[-1]
+    if s["promaccess_prometheus_listen_address"] is None:
+        s["promaccess_prometheus_listen_address"] = "127.0.0.1:9090" if modes == ["nginx"] else "0.0.0.0:9090"
+    # Where users reach it; the path part of the default is fixed here, the host name is the host's own fact.
+    s["external_url_suffix"] = ":" + (s["promaccess_nginx_port"] + location if "nginx" in modes else "9090/")
+    url = s["promaccess_external_url"]
+    if not url and s["promaccess_public_host"]:
+        url = s["promaccess_external_url"] = "http://" + s["promaccess_public_host"] + s["external_url_suffix"]
+    if url:
+        if not _http_url(url):
+            raise PlanError("%s: promaccess_external_url must be an http(s) URL (got %r)" % (host, url))
+        if "nginx" in modes and (urlsplit(url).path or "/") != location:
+            raise PlanError(
+                "%s: behind nginx the path of promaccess_external_url must be promaccess_nginx_location "
+                "(got %r and %r)" % (host, url, location)
+            )
+    s["route_prefix"] = "/" if "nginx" in modes else ((urlsplit(url).path or "/") if url else "/")
+    if s["promaccess_report_web_config"] is None:
+        s["promaccess_report_web_config"] = s["prometheus_basic_auth_web_config"]
+    if s["promaccess_report_htpasswd"] is None:
+        s["promaccess_report_htpasswd"] = s["nginx_basic_auth_user_file"]
+    return s
+
+
+def cluster_settings(cluster: str, given: dict) -> dict:
+    """A Kubernetes cluster's settings with their defaults, checked."""
+    s = _settings(cluster, CLUSTER_SPEC, given)
+    if not s["promaccess_k8s_external_url"] or not _http_url(s["promaccess_k8s_external_url"]):
+        raise PlanError(
+            "%s: a cluster needs promaccess_k8s_external_url, the http(s) URL users reach Prometheus at through "
+            "the ingress (got %r)" % (cluster, s["promaccess_k8s_external_url"])
+        )
+    if s["promaccess_k8s_verify_url"] and not _http_url(s["promaccess_k8s_verify_url"]):
+        raise PlanError(
+            "%s: promaccess_k8s_verify_url must be empty or an http(s) URL (got %r)"
+            % (cluster, s["promaccess_k8s_verify_url"])
+        )
+    fmt = s["promaccess_k8s_secret_format"]
+    if fmt == "envoy_gateway":
+        raise PlanError("%s: %s" % (cluster, ENVOY_REASON))
+    if fmt not in CLUSTER_SECRET_FORMATS:
+        raise PlanError(
+            "%s: promaccess_k8s_secret_format must be one of %s (got %r)"
+            % (cluster, ", ".join(CLUSTER_SECRET_FORMATS), fmt)
+        )
+    for index, item in enumerate(s["promaccess_k8s_scrape_auth"]):
+        if not isinstance(item, dict) or not item.get("service_monitor"):
+            raise PlanError("%s: promaccess_k8s_scrape_auth[%d] needs a service_monitor" % (cluster, index))
+    for index, item in enumerate(s["promaccess_k8s_scrape_tokens"]):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise PlanError("%s: promaccess_k8s_scrape_tokens[%d] needs a name" % (cluster, index))
+        grants = item.get("grants", [])
+        if not isinstance(grants, (list, tuple)):
+            raise PlanError("%s: promaccess_k8s_scrape_tokens[%d].grants must be a list" % (cluster, index))
+    s["secret_kind"] = "native" if fmt == "prometheus_web_config" else "ingress"
+    return s
+
+
+# -- which grants go where ---------------------------------------------------------------------------------------
+def vm_targets(settings: dict, grants_here: list[dict], internal: str) -> list[dict]:
+    """The user files of a Prometheus host, each with its grants in order (internal first).
+
+    A scrape credential goes into no user file. With both modes on, every nginx user must pass web.yml too:
+    nginx forwards the Authorization header to Prometheus."""
+    modes = settings["promaccess_modes"]
+    native, nginx = [internal], [internal]
+    for grant in grants_here:
+        auth = grant["auth"]
+        if auth == "scrape":
+            continue
+        if "nginx" in modes and auth in ("nginx", "both"):
+            nginx.append(grant["name"])
+        if "native" in modes and (auth in ("native", "both") or "nginx" in modes):
+            native.append(grant["name"])
+    targets = []
+    if "native" in modes:
+        path = settings["promaccess_report_web_config"]
+        targets.append({"target": "native", "format": "web_config", "path": path, "location": path, "grants": native})
+    if "nginx" in modes:
+        path = settings["promaccess_report_htpasswd"]
+        targets.append({"target": "nginx", "format": "htpasswd", "path": path, "location": path, "grants": nginx})
+    return targets
+
+
+def cluster_targets(settings: dict, grants_here: list[dict], internal: str) -> list[dict]:
+    """The basic-auth Secret of a cluster: an ingress format takes the grants with auth nginx or both (the
+    ingress is the proxy), prometheus_web_config (Prometheus's own web.yml) those with auth native or both."""
+    wanted = ("native", "both") if settings["secret_kind"] == "native" else ("nginx", "both")
+    names = [internal] + [g["name"] for g in grants_here if g["auth"] in wanted]
+    namespace, name = settings["promaccess_k8s_namespace"], settings["promaccess_k8s_secret_name"]
+    return [
+        {
+            "target": "secret",
+            "format": settings["promaccess_k8s_secret_format"],
+            "namespace": namespace,
+            "name": name,
+            "location": namespace + "/" + name,
+            "grants": names,
+        }
+    ]
+
+
+def _checks(endpoint: dict, grants: list[str], views: dict | None) -> list[dict]:
+    """What an endpoint must answer for each credential of ``grants``: 200 for present, 401 for refused ones.
+    A refused credential whose password the store no longer keeps cannot be tried, so it is left out."""
+    checks = []
+    if views is None:
+        return checks
+    for grant in grants:
+        view = views.get(grant)
+        if view is None:
+            continue
+        for which, status in CHECK_SETS:
+            for index, cred in enumerate(view.get(which) or []):
+                if cred.get("password"):
+                    checks.append(
+                        {"kind": endpoint["kind"], "url": endpoint["url"], "grant": grant, "set": which,
+                         "index": index, "role": cred.get("role"), "status": status}
+                    )
+    return checks
+
+
+def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str, revoked: list[str],
+              views: dict | None) -> dict:
+    """One Prometheus host: its user files, endpoints (on its own loopback) and checks.
+
+    ``revoked``: grants revoked in the store; their users go (absent) into every file, whatever hosts they had.
+    ``views``: the store's views of every grant (internal, active and revoked), or None when only the targets
+    are wanted (the audit)."""
+    targets = vm_targets(settings, grants_here, internal)
+    files = {t["target"]: t["grants"] + list(revoked) for t in targets}
+    endpoints = []
+    if "native" in settings["promaccess_modes"]:
+        port = settings["promaccess_prometheus_listen_address"].rsplit(":", 1)[-1]
+        native = next(t for t in targets if t["target"] == "native")
+        endpoints.append({"kind": "native", "url": "http://127.0.0.1:%s%s" % (port, settings["route_prefix"]),
+                          "grants": list(native["grants"])})
+    if "nginx" in settings["promaccess_modes"]:
+        nginx = next(t for t in targets if t["target"] == "nginx")
+        endpoints.append({"kind": "nginx",
+                          "url": "http://127.0.0.1:%s%s" % (settings["promaccess_nginx_port"],
+                                                            settings["promaccess_nginx_location"]),
+                          "grants": list(nginx["grants"])})
+    checks = [c for ep in endpoints for c in _checks(ep, ep["grants"] + list(revoked), views)]
+    return {
+        "kind": "vm",
+        "grants": [g["name"] for g in grants_here if g["auth"] != "scrape"],
+        "targets": targets,
+        "native_grants": files.get("native", []),
+        "nginx_grants": files.get("nginx", []),
+        "endpoints": endpoints,
+        "checks": checks,
+        "settings": settings,
+    }
+
+
+def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], views: dict | None) -> dict:
+    """A cluster's scrape credentials, without secrets.
+
+    ``auth``: the promaccess_k8s_scrape_auth entries; one with ``grant`` gets that grant's fleet consumer
+    credential filled in by the host play (:func:`scrape_secrets`). ``tokens``: the token Secrets of the
+    targets, each with the grants whose tokens it holds (the listed ones plus every revoked grant, to be
+    removed). ``checks``: per token Secret with a verify_url, which credential must get 200 or 401."""
+    auth_grants = [i["grant"] for i in settings["promaccess_k8s_scrape_auth"] if i.get("grant") is not None]
+    token_grants = [g for i in settings["promaccess_k8s_scrape_tokens"] for g in i.get("grants", [])]
+    unknown = sorted(set(auth_grants + token_grants) - known - set(revoked))
+    bad_revoked = sorted(set(auth_grants) & set(revoked))
+    if unknown or bad_revoked:
+        raise PlanError(
+            "%s: the grants of promaccess_k8s_scrape_auth and promaccess_k8s_scrape_tokens must be grants of the "
+            "inventory or the internal grant, and a ServiceMonitor cannot use a revoked grant (unknown: %s; "
+            "revoked: %s)" % (cluster, ", ".join(unknown) or "none", ", ".join(bad_revoked) or "none")
+        )
+    tokens, checks = [], []
+    for item in settings["promaccess_k8s_scrape_tokens"]:
+        grants = list(item.get("grants", []))
+        grants += [g for g in revoked if g not in grants]
+        plain = {k: v for k, v in item.items() if k not in ("grants", "verify_url")}
+        tokens.append(dict(plain, grants=[g for g in grants if views is None or g in views]))
+        url = item.get("verify_url") or ""
+        if url:
+            endpoint = {"kind": "scrape", "url": url}
+            for check in _checks(endpoint, grants, views):
+                check.pop("kind")
+                check["secret"] = item["name"]
+                checks.append(check)
+    return {"auth": [dict(i) for i in settings["promaccess_k8s_scrape_auth"]], "tokens": tokens, "checks": checks,
+            "any": bool(settings["promaccess_k8s_scrape_auth"] or settings["promaccess_k8s_scrape_tokens"])}
+
+
+def plan_cluster(cluster: str, settings: dict, grants_here: list[dict], internal: str, revoked: list[str],
+                 views: dict | None, known: set) -> dict:
+    """One Kubernetes cluster: its basic-auth Secret, endpoint (the verify or external URL), checks, scrape."""
+    targets = cluster_targets(settings, grants_here, internal)
+    url = _slash(settings["promaccess_k8s_verify_url"] or settings["promaccess_k8s_external_url"])
+    endpoint = {"kind": settings["secret_kind"], "url": url, "grants": list(targets[0]["grants"])}
+    return {
+        "kind": "cluster",
+        "grants": targets[0]["grants"][1:],
+        "targets": targets,
+        "secret_grants": targets[0]["grants"] + list(revoked),
+        "endpoints": [endpoint],
+        "checks": _checks(endpoint, endpoint["grants"] + list(revoked), views),
+        "scrape": plan_scrape(cluster, settings, known, revoked, views),
+        "settings": settings,
+    }
+
+
+def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEFAULT_INTERNAL_GRANT,
+               revoked=(), views: dict | None = None, rotate=None, revoke=None) -> dict:
+    """The plan of the whole fleet.
+
+    ``hosts`` / ``clusters``: inventory name -> its promaccess_* variables. ``resolve(patterns)``: the set of
+    inventory host names a list of host patterns selects. ``revoked``: grants the store records as revoked.
+    ``views``: the store's view of each grant (None: targets only). ``rotate``: promaccess_rotate, expanded
+    ('all': the internal grant and every grant of the inventory). ``revoke``: promaccess_revoke, checked.
+    """
+    grants = check_grants(grants, internal)
+    revoked = [g for g in revoked]
+    revoked_set = set(revoked)
+    listed_revoked = [g["name"] for g in grants if g["name"] in revoked_set]
+    if listed_revoked and revoke is None:
+        raise PlanError(
+            "grants %s were revoked in the credential store; remove them from promaccess_grants, or grant access "
+            "again under a new grant name" % ", ".join(listed_revoked)
+        )
+    active = [g for g in grants if g["name"] not in revoked_set]
+    known = {internal} | {g["name"] for g in active}
+    plan: dict = {"internal_grant": internal, "hosts": {}, "clusters": {}}
+
+    # Each distinct pattern list is resolved once, whatever the number of hosts.
+    selected: dict[str, set] = {}
+    by_patterns: dict[tuple, set] = {}
+    for grant in active:
+        key = tuple(grant["hosts"])
+        if key not in by_patterns:
+            by_patterns[key] = set(resolve(list(key)))
+        selected[grant["name"]] = by_patterns[key]
+    for grant in active:
+        if grant["auth"] != "scrape" and not (selected[grant["name"]] & (set(hosts) | set(clusters))):
+            raise PlanError(
+                "grant %s: its hosts (%s) select no Prometheus host and no Kubernetes cluster of the inventory"
+                % (grant["name"], ":".join(grant["hosts"]))
+            )
+    for host, given in hosts.items():
+        settings = host_settings(host, given)
+        here = [g for g in active if host in selected[g["name"]]]
+        plan["hosts"][host] = plan_host(host, settings, here, internal, revoked, views)
+    for cluster, given in clusters.items():
+        settings = cluster_settings(cluster, given)
+        here = [g for g in active if cluster in selected[g["name"]]]
+        plan["clusters"][cluster] = plan_cluster(cluster, settings, here, internal, revoked, views, known)
+
+    plan["fetch"] = [internal] + [g["name"] for g in active]
+    plan["revoked"] = list(revoked)
+    plan["handoff"] = [
+        {k: g[k] for k in ("name", "recipients", "recipients_files", "contact", "url") if g.get(k) is not None}
+        for g in active if g["auth"] != "scrape"
+    ]
+    if rotate is not None:
+        names = check_names(rotate, "promaccess_rotate", internal, allow_internal=True)
+        plan["rotating"] = [internal] + [g["name"] for g in grants] if "all" in names else names
+        unknown = [n for n in plan["rotating"] if n != internal and n not in {g["name"] for g in grants}]
+        if unknown:
+            raise PlanError(
+                "promaccess_rotate must name grants of the inventory, '%s' or 'all' (not in the inventory: %s)"
+                % (internal, ", ".join(unknown))
+            )
+    if revoke is not None:
+        names = check_names(revoke, "promaccess_revoke", internal)
+        in_use = sorted(
+            {i.get("grant") for c in plan["clusters"].values() for i in c["settings"]["promaccess_k8s_scrape_auth"]}
+            & set(names)
+        )
+        if in_use:
+            raise PlanError(
+                "%s: still used by ServiceMonitors (promaccess_k8s_scrape_auth of a cluster). Point them at another "
+                "grant and run provision_access first, or rotate instead." % ", ".join(in_use)
+            )
+        plan["revoking"] = names
+    return plan
+
+
+# -- after the hosts ran -------------------------------------------------------------------------------------------
+def scrape_secrets(scrape: dict, views: dict) -> dict:
+    """The k8s_access role's scrape options of a cluster, with secrets (only for no_log tasks).
+
+    A ServiceMonitor sends its grant's fleet consumer credential (see ``grant_view``): the newest one every target
+    accepts. Token Secrets hold each present credential of their grants (present) and each refused one (absent)."""
+    auth = []
+    for item in scrape["auth"]:
+        plain = {k: v for k, v in item.items() if k != "grant"}
+        grant = item.get("grant")
+        if grant is None:
+            auth.append(plain)
+            continue
+        cred = views[grant]["fleet_consumer"]
+        if plain.get("auth_type", "bearer") == "basic":
+            auth.append(dict(plain, username=cred["username"], password=cred["password"]))
+        else:
+            auth.append(dict(plain, token=cred["password"]))
+    tokens = []
+    for item in scrape["tokens"]:
+        held = []
+        for grant in item["grants"]:
+            for which, _status in CHECK_SETS:
+                for cred in views[grant].get(which) or []:
+                    if cred.get("password"):
+                        held.append({"name": "%s %s" % (grant, cred.get("role")), "token": cred["password"],
+                                     "state": "present" if which == "present" else "absent"})
+        tokens.append(dict({k: v for k, v in item.items() if k != "grants"}, tokens=held))
+    return {"auth": auth, "tokens": tokens}
+
+
+def handoff_grants(plan: dict, verified: dict, only=None) -> list[dict]:
+    """The grants to hand off, each with the URL for its message: the external URL of the first host it was
+    verified on (VM hosts first, then clusters), failing that of the first cluster it was applied on but could
+    not be checked from the controller. A grant's own ``url`` wins. ``verified``: host -> its promaccess_verified
+    (None for a host that failed). ``only``: during a rotation, just these grants."""
+    order = list(plan["hosts"]) + list(plan["clusters"])
+    out = []
+    for grant in plan["handoff"]:
+        if only is not None and grant["name"] not in only:
+            continue
+        url = grant.get("url") or ""
+        for want in (True, False):
+            for host in order:
+                for ep in verified.get(host) or []:
+                    if not url and grant["name"] in ep.get("grants", []) and bool(ep.get("verified", True)) == want:
+                        url = ep.get("external_url", "")
+        out.append(dict(grant, url=url))
+    return out
+
+
+def summary_lines(plan: dict, verified: dict, handoff_dir: str) -> list[str]:
+    """Every endpoint and what was verified against it, for the end of each playbook."""
+    lines, unverified = [], []
+    for host in plan["hosts"]:
+        eps = verified.get(host)
+        if eps is None:
+            lines.append("%s: NOT VERIFIED (failed or unreachable)" % host)
+            unverified.append(host)
+            continue
+        for ep in eps:
+            lines.append("%s %s %s (checked at %s): 401 anonymous, 401 wrong password, 200 for %s"
+                         % (host, ep["kind"], ep["external_url"], ep["url"], ", ".join(ep["grants"])))
+    for cluster in plan["clusters"]:
+        eps = verified.get(cluster)
+        if eps is None:
+            lines.append("%s: NOT VERIFIED (failed or unreachable)" % cluster)
+            unverified.append(cluster)
+            continue
+        for ep in eps:
+            if ep.get("verified"):
+                lines.append("%s kubernetes %s %s (checked at %s from the controller): 401 anonymous, 401 wrong "
+                             "password, 200 for %s" % (cluster, ep["kind"], ep["external_url"], ep["url"],
+                                                       ", ".join(ep["grants"])))
+            else:
+                lines.append("%s kubernetes %s %s: NOT VERIFIED (%s); applied for %s"
+                             % (cluster, ep["kind"], ep["external_url"], ep.get("reason", ""), ", ".join(ep["grants"])))
+                unverified.append("%s %s" % (cluster, ep["external_url"]))
+    if unverified:
+        lines.append("Endpoints NOT verified: " + "; ".join(unverified))
+    lines.append("Hand-off files: %s/<grant>/credentials.txt.age and message.txt" % handoff_dir)
+    return lines
+
+
+def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
+    """access_report's input: per host and cluster, its targets and the results of its inspection (None for a
+    host that failed or was not reached). ``limit``: with --limit, the hosts of the limit only."""
+    out = []
+    for kind, part in (("vm", plan["hosts"]), ("cluster", plan["clusters"])):
+        for host, host_plan in part.items():
+            if limit is not None and host not in limit:
+                continue
+            result = checks.get(host)
+            out.append({"host": host, "kind": kind,
+                        "plan": {"kind": kind, "targets": host_plan["targets"]} if result is not None else None,
+                        "checks": result})
+    return out
