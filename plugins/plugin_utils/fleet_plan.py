@@ -253,8 +253,8 @@ def host_settings(host: str, given: dict) -> dict:
             raise PlanError("%s: promaccess_external_url must be an http(s) URL (got %r)" % (host, url))
         if "nginx" in modes and (urlsplit(url).path or "/") != location:
             raise PlanError(
-                "%s: behind nginx the path of promaccess_external_url must be promaccess_nginx_location "
-                "(got %r and %r)" % (host, url, location)
+                "%s: promaccess_external_url %r: behind nginx its path must be the nginx location "
+                "(promaccess_nginx_location %r)" % (host, url, location)
             )
     s["route_prefix"] = "/" if "nginx" in modes else ((urlsplit(url).path or "/") if url else "/")
     if s["promaccess_report_web_config"] is None:

@@ -1,0 +1,381 @@
+"""The fleet planner (plugins/plugin_utils/fleet_plan.py): who gets what, on every host and cluster, from one run.
+
+Host patterns are resolved by Ansible's own InventoryManager, as the action plugin does; credential views come
+from the store's real ``grant_view``, so the rotation phases are the store's own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+
+from ansible_collections.promaccess.core.plugins.module_utils._credstore import grant_view
+from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as fp
+from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import PlanError, plan_fleet
+
+KEY = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"
+
+
+def resolver(groups: dict):
+    manager = InventoryManager(DataLoader(), parse=False)
+    for group, members in groups.items():
+        manager.add_group(group)
+        for host in members:
+            manager.add_host(host, group=group)
+    calls = []
+
+    def resolve(patterns):
+        calls.append(list(patterns))
+        return {h.name for h in manager.get_hosts(pattern=":".join(patterns))}
+
+    resolve.calls = calls
+    return resolve
+
+
+def grant(name, **kw):
+    out = {"name": name, "recipients": [KEY]}
+    out.update(kw)
+    return out
+
+
+def cred(tag):
+    return {"username": "u-" + tag, "password": "p-" + tag, "password_hash": "$2y$12$" + tag, "minted_at": "t"}
+
+
+def record(phase=None, revoked=False, dropped=False):
+    rec = cred("cur")
+    if phase == "minted" or phase == "added" or phase == "handed_off":
+        rec["rotation"] = {"phase": phase, "pending": cred("new")}
+    elif phase == "revoking":
+        rec = cred("new")
+        rec["rotation"] = {"phase": "revoking", "retired": cred("old")}
+    if revoked:
+        rec["revoked_at"] = "2026-01-01T00:00:00Z"
+        if dropped:
+            rec.pop("password")
+    return rec
+
+
+def views(**records):
+    return {name.replace("_", "-"): grant_view(name.replace("_", "-"), rec) for name, rec in records.items()}
+
+
+GROUPS = {"all": ["h1", "h2", "h3", "c1"], "prometheus": ["h1", "h2", "h3"], "k8s_clusters": ["c1"],
+          "eu": ["h1", "h2"], "us": ["h3"]}
+CLUSTER = {"promaccess_k8s_external_url": "https://prom.example.org/"}
+
+
+def fleet(grants, hosts=None, clusters=None, groups=GROUPS, **kw):
+    hosts = {"h1": {}, "h2": {}, "h3": {}} if hosts is None else hosts
+    clusters = {} if clusters is None else clusters
+    return plan_fleet(grants, hosts, clusters, resolver(groups), **kw)
+
+
+# -- host patterns ------------------------------------------------------------------------------------------------
+def test_patterns_with_exclusions_and_intersections():
+    plan = fleet([grant("a", hosts=["prometheus", "!h2"]), grant("b", hosts=["eu:&prometheus"]), grant("c")])
+    assert plan["hosts"]["h1"]["grants"] == ["a", "b", "c"]
+    assert plan["hosts"]["h2"]["grants"] == ["b", "c"]
+    assert plan["hosts"]["h3"]["grants"] == ["a", "c"]
+
+
+def test_each_distinct_pattern_list_is_resolved_once_whatever_the_hosts():
+    resolve = resolver(GROUPS)
+    grants = [grant("g%d" % i, hosts=["eu"] if i % 2 else ["all"]) for i in range(50)]
+    plan_fleet(grants, {"h1": {}, "h2": {}, "h3": {}}, {}, resolve)
+    assert sorted(map(tuple, resolve.calls)) == [("all",), ("eu",)]
+
+
+def test_internal_first_then_inventory_order_then_revoked():
+    plan = fleet([grant("z"), grant("a"), grant("gone")], revoked=["gone"], revoke=["gone"])
+    h1 = plan["hosts"]["h1"]
+    assert h1["nginx_grants"] == ["internal", "z", "a", "gone"]
+    assert h1["targets"][0]["grants"] == ["internal", "z", "a"]
+
+
+# -- auth kinds -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "modes, native, nginx",
+    [
+        (["native", "nginx"], ["internal", "n", "x", "b"], ["internal", "x", "b"]),
+        (["native"], ["internal", "n", "b"], None),
+        (["nginx"], None, ["internal", "x", "b"]),
+    ],
+)
+def test_vm_auth_kinds(modes, native, nginx):
+    grants = [grant("n", auth="native"), grant("x", auth="nginx"), grant("b"), grant("s", auth="scrape")]
+    plan = fleet(grants, hosts={"h1": {"promaccess_modes": modes}})
+    targets = {t["target"]: t["grants"] for t in plan["hosts"]["h1"]["targets"]}
+    assert targets.get("native") == native
+    assert targets.get("nginx") == nginx
+    assert "s" not in plan["hosts"]["h1"]["grants"]
+    assert [e["kind"] for e in plan["hosts"]["h1"]["endpoints"]] == [m for m in ("native", "nginx") if m in modes]
+
+
+@pytest.mark.parametrize("fmt", fp.CLUSTER_SECRET_FORMATS)
+def test_every_cluster_secret_format(fmt):
+    grants = [grant("n", auth="native"), grant("x", auth="nginx"), grant("b"), grant("s", auth="scrape")]
+    plan = fleet(grants, hosts={}, clusters={"c1": dict(CLUSTER, promaccess_k8s_secret_format=fmt)})
+    c1 = plan["clusters"]["c1"]
+    native = fmt == "prometheus_web_config"
+    assert c1["targets"][0]["grants"] == (["internal", "n", "b"] if native else ["internal", "x", "b"])
+    assert c1["targets"][0]["format"] == fmt
+    assert c1["targets"][0]["location"] == "monitoring/prometheus-basic-auth"
+    assert c1["endpoints"] == [{"kind": "native" if native else "ingress", "url": "https://prom.example.org/",
+                                "grants": c1["targets"][0]["grants"]}]
+
+
+def test_cluster_verify_url_wins_and_gets_a_slash():
+    plan = fleet([grant("b")], hosts={}, clusters={"c1": dict(CLUSTER, promaccess_k8s_verify_url="http://127.0.0.1:8/p")})
+    assert plan["clusters"]["c1"]["endpoints"][0]["url"] == "http://127.0.0.1:8/p/"
+
+
+@pytest.mark.parametrize("fmt, msg", [("envoy_gateway", "Envoy reads only"), ("htpasswd", "must be one of")])
+def test_cluster_formats_refused(fmt, msg):
+    with pytest.raises(PlanError, match=msg):
+        fleet([grant("b")], hosts={}, clusters={"c1": dict(CLUSTER, promaccess_k8s_secret_format=fmt)})
+
+
+# -- settings and defaults -----------------------------------------------------------------------------------------
+def test_host_defaults_are_filled_in_once():
+    s = fleet([grant("b")])["hosts"]["h1"]["settings"]
+    assert s["promaccess_modes"] == ["nginx"]
+    assert s["promaccess_prometheus_listen_address"] == "127.0.0.1:9090"
+    assert s["promaccess_nginx_port"] == "8080"
+    assert s["route_prefix"] == "/"
+    assert s["external_url_suffix"] == ":8080/prometheus/"
+    assert s["promaccess_report_htpasswd"] == "/etc/nginx/prometheus.htpasswd"
+
+
+def test_native_only_route_prefix_comes_from_the_external_url():
+    plan = fleet([grant("b")], hosts={"h1": {"promaccess_modes": ["native"],
+                                             "promaccess_external_url": "https://h1.example.org/prom/"}})
+    h1 = plan["hosts"]["h1"]
+    assert h1["settings"]["route_prefix"] == "/prom/"
+    assert h1["settings"]["promaccess_prometheus_listen_address"] == "0.0.0.0:9090"
+    assert h1["endpoints"][0]["url"] == "http://127.0.0.1:9090/prom/"
+
+
+def test_public_host_builds_the_url_on_the_controller():
+    plan = fleet([grant("b")], hosts={"h1": {"promaccess_public_host": "h1.example.org",
+                                             "promaccess_nginx_listen": ["127.0.0.1:18080"]}})
+    assert plan["hosts"]["h1"]["settings"]["promaccess_external_url"] == "http://h1.example.org:18080/prometheus/"
+
+
+@pytest.mark.parametrize(
+    "given, msg",
+    [
+        ({"promaccess_modes": []}, "must hold native and/or nginx"),
+        ({"promaccess_modes": ["apache"]}, "must hold native and/or nginx"),
+        ({"promaccess_external_url": "ftp://x/prometheus/"}, "must be an http"),
+        ({"promaccess_external_url": "http://x:1/elsewhere/"}, "its path must be the nginx location"),
+        ({"promaccess_nginx_location": "prometheus"}, "must start and end with '/'"),
+        ({"promaccess_exclusive": "maybe"}, "must be true or false"),
+        ({"promaccess_nginx_listen": {"a": 1}}, "must be a list"),
+    ],
+)
+def test_bad_host_settings(given, msg):
+    with pytest.raises(PlanError, match=msg) as info:
+        fleet([grant("b")], hosts={"h1": given})
+    assert str(info.value).startswith("h1: ")
+
+
+@pytest.mark.parametrize(
+    "given, msg",
+    [
+        ({}, "needs promaccess_k8s_external_url"),
+        (dict(CLUSTER, promaccess_k8s_verify_url="nope"), "verify_url must be empty or an http"),
+        (dict(CLUSTER, promaccess_k8s_scrape_auth=[{"grant": "b"}]), r"scrape_auth\[0\] needs a service_monitor"),
+        (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"grants": ["b"]}]), r"scrape_tokens\[0\] needs a name"),
+        (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"name": "t", "grants": ["nope"]}]), "unknown: nope"),
+    ],
+)
+def test_bad_cluster_settings(given, msg):
+    with pytest.raises(PlanError, match=msg):
+        fleet([grant("b")], hosts={}, clusters={"c1": given})
+
+
+# -- bad grants -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "grants, msg",
+    [
+        ([grant("a", hosts=["nowhere"])], "select no Prometheus host and no Kubernetes cluster"),
+        ([grant("a", hosts=["prometheus:!prometheus"])], "select no Prometheus host"),
+        ([grant("a", auth="all")], "auth must be one of native, nginx, both, scrape"),
+        ([grant("a"), grant("a")], "listed twice"),
+        ([grant("internal")], "reserved for the internal credential"),
+        ([grant("../etc")], "must be letters, digits"),
+        ([grant("a b")], "must be letters, digits"),
+        ([{"name": "a"}], "has no recipients"),
+        ([grant("a", hosts=[])], "non-empty list of host patterns"),
+        (["a"], "must be a mapping"),
+        ({"name": "a"}, "must be a list"),
+    ],
+)
+def test_bad_grants_are_refused_before_anything(grants, msg):
+    with pytest.raises(PlanError, match=msg):
+        fleet(grants)
+
+
+def test_scrape_grant_needs_no_recipients_and_no_host():
+    plan = fleet([{"name": "s", "auth": "scrape", "hosts": ["nowhere"]}])
+    assert plan["fetch"] == ["internal", "s"] and plan["handoff"] == []
+
+
+def test_revoked_grant_still_listed_is_refused_unless_revoking():
+    with pytest.raises(PlanError, match="were revoked in the credential store"):
+        fleet([grant("a"), grant("b")], revoked=["b"])
+    plan = fleet([grant("a"), grant("b")], revoked=["b"], revoke=["b"])
+    assert plan["fetch"] == ["internal", "a"] and plan["revoked"] == ["b"] and plan["revoking"] == ["b"]
+
+
+# -- rotation phases: which credentials must be accepted, which refused -------------------------------------------
+def _checks(plan, host="h1", kind="nginx"):
+    return sorted((c["grant"], c["role"], c["status"]) for c in plan["hosts"][host]["checks"] if c["kind"] == kind)
+
+
+@pytest.mark.parametrize(
+    "phase, expected",
+    [
+        (None, [("a", "current", 200)]),
+        ("minted", [("a", "current", 200), ("a", "pending", 200)]),
+        ("added", [("a", "current", 200), ("a", "pending", 200)]),
+        ("handed_off", [("a", "current", 200), ("a", "pending", 200)]),
+        ("revoking", [("a", "current", 200), ("a", "retired", 401)]),
+    ],
+)
+def test_checks_follow_the_rotation_phase(phase, expected):
+    v = views(internal=record(), a=record(phase))
+    plan = fleet([grant("a")], views=v)
+    assert [c for c in _checks(plan) if c[0] == "a"] == expected
+    assert ("internal", "current", 200) in _checks(plan)
+    for check in plan["hosts"]["h1"]["checks"]:
+        assert v[check["grant"]][check["set"]][check["index"]]["role"] == check["role"]
+
+
+def test_revoked_grant_is_checked_refused_everywhere_until_its_password_is_dropped():
+    plan = fleet([grant("a")], views=views(internal=record(), a=record(), gone=record(revoked=True)),
+                 revoked=["gone"])
+    for host in ("h1", "h2", "h3"):
+        assert ("gone", "revoked", 401) in _checks(plan, host)
+    dropped = fleet([grant("a")], views=views(internal=record(), a=record(), gone=record(revoked=True, dropped=True)),
+                    revoked=["gone"])
+    assert all(c[0] != "gone" for c in _checks(dropped))
+    assert dropped["hosts"]["h1"]["nginx_grants"][-1] == "gone"  # its user is still removed
+
+
+def test_without_views_there_are_no_checks():
+    assert fleet([grant("a")])["hosts"]["h1"]["checks"] == []
+
+
+# -- scrape credentials -------------------------------------------------------------------------------------------
+SCRAPE = dict(
+    CLUSTER,
+    promaccess_k8s_scrape_auth=[{"service_monitor": "sm", "grant": "s"}, {"service_monitor": "raw", "token": "x"},
+                                {"service_monitor": "web", "grant": "internal", "auth_type": "basic"}],
+    promaccess_k8s_scrape_tokens=[{"name": "tok", "grants": ["s"], "verify_url": "http://127.0.0.1:1/metrics"}],
+)
+
+
+@pytest.mark.parametrize(
+    "phase, sends, held",
+    [
+        (None, "cur", [("s current", "present")]),
+        ("minted", "cur", [("s current", "present"), ("s pending", "present")]),
+        ("added", "new", [("s current", "present"), ("s pending", "present")]),
+        ("revoking", "new", [("s current", "present"), ("s retired", "absent")]),
+    ],
+)
+def test_service_monitor_sends_the_newest_credential_every_target_accepts(phase, sends, held):
+    v = views(internal=record(), s=record(phase))
+    plan = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": SCRAPE}, views=v)
+    scrape = plan["clusters"]["c1"]["scrape"]
+    assert "p-" not in json.dumps(scrape)
+    filled = fp.scrape_secrets(scrape, v)
+    assert filled["auth"][0] == {"service_monitor": "sm", "token": "p-" + sends}
+    assert filled["auth"][1] == {"service_monitor": "raw", "token": "x"}
+    assert filled["auth"][2]["username"] == "u-cur" and filled["auth"][2]["auth_type"] == "basic"
+    assert [(t["name"], t["state"]) for t in filled["tokens"][0]["tokens"]] == held
+    assert "grants" not in filled["tokens"][0] and "verify_url" not in filled["tokens"][0]
+    assert {(c["secret"], c["status"]) for c in scrape["checks"]} == {
+        ("tok", 200 if s == "present" else 401) for _, s in held}
+
+
+def test_revoked_grant_leaves_every_token_secret_and_no_service_monitor_may_send_it():
+    v = views(internal=record(), s=record(), gone=record(revoked=True))
+    plan = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": SCRAPE}, views=v, revoked=["gone"])
+    tokens = fp.scrape_secrets(plan["clusters"]["c1"]["scrape"], v)["tokens"][0]["tokens"]
+    assert ("gone revoked", "absent") in [(t["name"], t["state"]) for t in tokens]
+    bad = dict(SCRAPE, promaccess_k8s_scrape_auth=[{"service_monitor": "sm", "grant": "gone"}])
+    with pytest.raises(PlanError, match="revoked: gone"):
+        fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": bad}, views=v, revoked=["gone"])
+
+
+# -- rotate and revoke requests ---------------------------------------------------------------------------------------
+def test_rotate_all_expands_and_unknown_is_refused():
+    assert fleet([grant("a"), grant("b")], rotate=["all"])["rotating"] == ["internal", "a", "b"]
+    assert fleet([grant("a")], rotate=["internal"])["rotating"] == ["internal"]
+    with pytest.raises(PlanError, match="not in the inventory: zz"):
+        fleet([grant("a")], rotate=["zz"])
+    with pytest.raises(PlanError, match="must list grant names"):
+        fleet([grant("a")], rotate=[])
+
+
+@pytest.mark.parametrize(
+    "revoke, msg",
+    [(["internal"], "cannot be revoked, only rotated"), ([], "must list grant names"), (["a", "a"], "twice"),
+     (["s"], "still used by ServiceMonitors")],
+)
+def test_revoke_refusals(revoke, msg):
+    with pytest.raises(PlanError, match=msg):
+        fleet([grant("a"), grant("s", auth="scrape")], clusters={"c1": SCRAPE}, revoke=revoke)
+
+
+# -- after the hosts ran ----------------------------------------------------------------------------------------------
+def test_handoff_url_prefers_a_verified_host_then_an_applied_cluster_and_a_grants_own_url():
+    plan = fleet([grant("a"), grant("b", hosts=["c1"]), grant("c", url="https://own/"), grant("s", auth="scrape")],
+                 clusters={"c1": CLUSTER})
+    verified = {
+        "h1": None,  # failed
+        "h2": [{"kind": "nginx", "external_url": "http://h2/", "grants": ["internal", "a", "c"], "verified": True}],
+        "c1": [{"kind": "ingress", "external_url": "https://c1/", "grants": ["internal", "a", "b"], "verified": False}],
+    }
+    out = {g["name"]: g["url"] for g in fp.handoff_grants(plan, verified)}
+    assert out == {"a": "http://h2/", "b": "https://c1/", "c": "https://own/"}
+    assert [g["name"] for g in fp.handoff_grants(plan, verified, only=["b"])] == ["b"]
+
+
+def test_summary_lines_name_every_unverified_endpoint():
+    plan = fleet([grant("a")], hosts={"h1": {}, "h2": {}}, clusters={"c1": CLUSTER})
+    verified = {
+        "h1": [{"kind": "nginx", "external_url": "http://h1/", "url": "http://127.0.0.1/", "grants": ["internal", "a"]}],
+        "h2": None,
+        "c1": [{"kind": "ingress", "external_url": "https://c1/", "url": "https://c1/", "grants": ["internal"],
+                "verified": False, "reason": "ingress URL not reachable from the controller"}],
+    }
+    lines = fp.summary_lines(plan, verified, "/srv/handoff")
+    assert lines[0].startswith("h1 nginx http://h1/ (checked at http://127.0.0.1/): 401 anonymous")
+    assert lines[1] == "h2: NOT VERIFIED (failed or unreachable)"
+    assert "NOT VERIFIED (ingress URL not reachable" in lines[2]
+    assert lines[3] == "Endpoints NOT verified: h2; c1 https://c1/"
+    assert lines[4] == "Hand-off files: /srv/handoff/<grant>/credentials.txt.age and message.txt"
+
+
+def test_report_hosts_keeps_the_limit_and_marks_hosts_not_reached():
+    plan = fleet([grant("a")], clusters={"c1": CLUSTER})
+    checks = {"h1": {"results": []}, "h2": None, "h3": {"results": []}, "c1": {"results": []}}
+    out = fp.report_hosts(plan, checks, limit={"h1", "h2", "c1"})
+    assert [(h["host"], h["kind"], h["plan"] is None) for h in out] == [
+        ("h1", "vm", False), ("h2", "vm", True), ("c1", "cluster", False)]
+    assert out[2]["plan"]["targets"][0]["target"] == "secret"
+
+
+def test_the_plan_holds_no_secret():
+    v = views(internal=record(), a=record("minted"), s=record(), gone=record(revoked=True))
+    plan = fleet([grant("a"), grant("s", auth="scrape")], clusters={"c1": SCRAPE}, views=v, revoked=["gone"])
+    text = json.dumps(plan)
+    for tag in ("cur", "new", "old"):
+        assert "u-" + tag not in text and "p-" + tag not in text and "$2y$12$" + tag not in text
