@@ -55,17 +55,17 @@ SETUP = r"""
     - name: Plan
       ansible.builtin.include_role:
         name: promaccess.core._provision
-        tasks_from: plan.yml
+        tasks_from: host_plan.yml
     - name: web.yml
       promaccess.core.web_config:
         path: "{{ prometheus_basic_auth_web_config }}"
-        users: "{{ _promaccess_plan.native_users }}"
+        users: "{{ _promaccess_native_users }}"
         mode: "0640"
       when: "'native' in promaccess_modes"
     - name: htpasswd
       promaccess.core.htpasswd_users:
         path: "{{ nginx_basic_auth_user_file }}"
-        users: "{{ _promaccess_plan.nginx_users }}"
+        users: "{{ _promaccess_nginx_users }}"
         mode: "0640"
       when: "'nginx' in promaccess_modes"
 
@@ -74,20 +74,20 @@ SETUP = r"""
   gather_facts: false
   connection: local
   vars:
-    _promaccess_k8s_cluster: true
+    _promaccess_plan_part: clusters
   roles: [promaccess.core._provision]
   tasks:
     - name: Plan
       ansible.builtin.include_role:
         name: promaccess.core._provision
-        tasks_from: plan.yml
+        tasks_from: host_plan.yml
     - name: Secret
       promaccess.core.k8s_basic_auth_secret:
         kubeconfig: "{{ promaccess_k8s_kubeconfig }}"
         namespace: "{{ promaccess_k8s_namespace }}"
         name: "{{ promaccess_k8s_secret_name }}"
         format: "{{ promaccess_k8s_secret_format }}"
-        users: "{{ _promaccess_plan.k8s_users }}"
+        users: "{{ _promaccess_secret_users }}"
 """
 
 
