@@ -84,9 +84,9 @@ SETUP = r"""
     - name: Secret
       promaccess.core.k8s_basic_auth_secret:
         kubeconfig: "{{ promaccess_k8s_kubeconfig }}"
-        namespace: "{{ promaccess_k8s_namespace }}"
-        name: "{{ promaccess_k8s_secret_name }}"
-        format: "{{ promaccess_k8s_secret_format }}"
+        namespace: "{{ _promaccess_plan.targets[0].namespace }}"
+        name: "{{ _promaccess_plan.targets[0].name }}"
+        format: "{{ _promaccess_plan.targets[0].format }}"
         users: "{{ _promaccess_secret_users }}"
 """
 
