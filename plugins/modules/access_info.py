@@ -174,13 +174,13 @@ entries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._access_info import (
+from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import (
     FILE_FORMATS,
     AccessInfoBackend,
     AccessInfoError,
     expected_users_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._web_config import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import YAML_IMPORT_ERROR
 
 
 def main():

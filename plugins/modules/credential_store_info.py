@@ -172,18 +172,18 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._age import (
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     read_identities,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import credential_store_spec
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import credential_store_spec
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (
     YAML_IMPORT_ERROR,
     CredentialStore,
     CredentialStoreError,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._credstore_info import store_info
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_info import store_info
 
 
 def main():

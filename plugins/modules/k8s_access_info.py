@@ -176,17 +176,17 @@ entries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._access_info import (
+from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import (
     AccessInfoError,
     K8sAccessInfoBackend,
     expected_users_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_auth_formats import FORMAT_NAMES
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import (
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._web_config import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import YAML_IMPORT_ERROR
 
 
 def main():

@@ -205,8 +205,8 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._io import DEFAULT_SECRET_MODE
-from ansible_collections.promaccess.core.plugins.module_utils._scrape_config import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import DEFAULT_SECRET_MODE
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.scrape_config import (
     YAML_IMPORT_ERROR,
     ScrapeAuthBackend,
     ScrapeConfigError,

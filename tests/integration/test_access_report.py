@@ -171,10 +171,10 @@ class Fleet:
         return proc, report
 
     def store(self):
-        from ansible_collections.promaccess.core.plugins.module_utils import _age
-        from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+        from ansible_collections.promaccess.core.plugins.module_utils._store import age
+        from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 
-        ids = _age.read_identities(str(self.tmp / "operator-key.txt"))
+        ids = age.read_identities(str(self.tmp / "operator-key.txt"))
         return CredentialStore(str(self.tmp / "credentials.yml.age"), ids, list(ids.public))
 
     def store_secrets(self) -> list[str]:
