@@ -180,7 +180,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info
     AccessInfoError,
     expected_users_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 
 
 def main():

@@ -172,14 +172,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import credential_store_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     read_identities,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import credential_store_spec
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (
-    YAML_IMPORT_ERROR,
     CredentialStore,
     CredentialStoreError,
 )

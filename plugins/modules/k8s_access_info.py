@@ -181,12 +181,12 @@ from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info
     K8sAccessInfoBackend,
     expected_users_spec,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import YAML_IMPORT_ERROR
 
 
 def main():

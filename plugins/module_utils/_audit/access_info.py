@@ -24,9 +24,10 @@ import pwd
 import re
 import stat
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import web_yml
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
-from ansible_collections.promaccess.core.plugins.module_utils._host_files.htpasswd import HtpasswdError, HtpasswdFile
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.htpasswd import HtpasswdError, HtpasswdFile
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import (
     AuthFormatError,
     AuthMapFormat,
@@ -41,14 +42,12 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import
     decode_data,
     make_api_client,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import load_mapping
 
 FINGERPRINT_LENGTH = 12
 #: Formats of a user file on a host.
 FILE_FORMATS = ("htpasswd", "web_config")
 #: What a credential is to the store (see _store/credstore.grant_view).
 ROLES = ("current", "pending", "retired", "revoked")
-WEB_CONFIG_USERS_KEY = "basic_auth_users"
 
 _LINE_RE = re.compile(r"^line (\d+)")
 
@@ -100,13 +99,10 @@ def parse_htpasswd(text: str) -> tuple[dict[str, str], int]:
 
 def parse_web_config(text: str) -> dict[str, str]:
     """The ``basic_auth_users`` of an exporter-toolkit web configuration."""
-    document = load_mapping(text, lambda message: _Unreadable("the document " + message))
-    users = document.get(WEB_CONFIG_USERS_KEY) or {}
-    if not isinstance(users, dict):
-        raise _Unreadable("%s is not a mapping of user name to hash" % WEB_CONFIG_USERS_KEY)
-    if not all(isinstance(name, str) and isinstance(hashed, str) for name, hashed in users.items()):
-        raise _Unreadable("%s has an entry that does not map a string name to a string hash" % WEB_CONFIG_USERS_KEY)
-    return dict(users)
+    try:
+        return web_yml.parse(text)[1]
+    except web_yml.WebConfigError as exc:
+        raise _Unreadable("the document %s" % exc) from None
 
 
 # -- the comparison ------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import os
-import traceback
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
     DEFAULT_SECRET_MODE,
@@ -22,14 +21,11 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.io import 
     read_file,
     staged_file,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import load_mapping
-
-YAML_IMPORT_ERROR = None
-try:
-    import yaml
-except ImportError:  # pragma: no cover
-    YAML_IMPORT_ERROR = traceback.format_exc()
-    yaml = None
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
+    YAML_IMPORT_ERROR,
+    dump_document,
+    load_mapping,
+)
 
 #: The ways a scrape job can authenticate; Prometheus accepts at most one of them per job.
 AUTH_KINDS = ("basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file")
@@ -152,7 +148,7 @@ def remove_auth(document: dict, names: list[str], auth_type: str) -> tuple[dict,
 
 def render(document: dict) -> str:
     """The document as YAML; keys keep their order."""
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    return dump_document(document)
 
 
 def mask_secrets(value):

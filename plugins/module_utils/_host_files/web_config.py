@@ -2,46 +2,17 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The exporter-toolkit web configuration (``--web.config.file``). Private to promaccess.core."""
+"""The backend of promaccess.core.web_config (``--web.config.file`` on a host). Private to promaccess.core.
+
+The document itself is read and written by ``_common/web_yml.py``, which the Kubernetes format and the
+inspections share.
+"""
 
 from __future__ import annotations
 
-import traceback
-
+from ansible_collections.promaccess.core.plugins.module_utils._common.web_yml import WebConfigError, parse, render
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileBackend, UserFileError
-from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import load_mapping
-
-YAML_IMPORT_ERROR = None
-try:
-    import yaml
-except ImportError:  # pragma: no cover
-    YAML_IMPORT_ERROR = traceback.format_exc()
-    yaml = None
-
-USERS_KEY = "basic_auth_users"
-
-
-class WebConfigError(Exception):
-    """A web configuration that cannot be read or updated."""
-
-
-def parse(text: str) -> tuple[dict, dict[str, str]]:
-    """Return the whole document and its ``basic_auth_users`` map (ordered as in the file)."""
-    document = load_mapping(text, WebConfigError)
-    users = document.get(USERS_KEY) or {}
-    if not isinstance(users, dict):
-        raise WebConfigError("%s must be a mapping of user name to bcrypt hash" % USERS_KEY)
-    for name, hashed in users.items():
-        if not isinstance(name, str) or not isinstance(hashed, str):
-            raise WebConfigError("%s entry %r must map a string name to a string hash" % (USERS_KEY, name))
-    return document, dict(users)
-
-
-def render(document: dict, users: dict[str, str]) -> str:
-    """The document with its user map replaced; every other key keeps its value and place."""
-    out = dict(document)
-    out[USERS_KEY] = dict(users)
-    return yaml.safe_dump(out, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
 
 
 class WebConfigBackend(UserFileBackend):

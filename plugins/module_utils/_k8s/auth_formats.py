@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import web_yml
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.htpasswd import HtpasswdError, HtpasswdFile
-from ansible_collections.promaccess.core.plugins.module_utils._host_files import web_config as _web_config
 
 #: What the Kubernetes API accepts as a key of a Secret's data.
 SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -157,8 +157,8 @@ class WebConfigFormat(SecretFormat):
     def parse(self, data):
         text = (data or {}).get(self.key, "")
         try:
-            document, users = _web_config.parse(text)
-        except _web_config.WebConfigError as exc:
+            document, users = web_yml.parse(text)
+        except web_yml.WebConfigError as exc:
             raise AuthFormatError("key %r %s" % (self.key, exc)) from exc
         return (dict(data or {}), document), users
 
@@ -170,7 +170,7 @@ class WebConfigFormat(SecretFormat):
                 "remove the Secret (state=absent) or keep at least one user" % (self.key,)
             )
         out = dict(data)
-        out[self.key] = _web_config.render(web, users)
+        out[self.key] = web_yml.render(web, users)
         return out
 
 

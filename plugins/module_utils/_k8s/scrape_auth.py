@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import yaml
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     K8sError,
     ObjectApi,
@@ -22,15 +23,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import
     encode_data,
     make_api_client,
 )
-
-YAML_IMPORT_ERROR = None
-try:
-    import yaml
-except ImportError:  # pragma: no cover
-    import traceback
-
-    YAML_IMPORT_ERROR = traceback.format_exc()
-    yaml = None
 
 OWNED_FIELDS = ("authorization", "basicAuth", "bearerTokenSecret")
 # Scrape auth the operator refuses to combine with ``authorization`` / ``basicAuth``, and that we do not own.

@@ -11,6 +11,7 @@ tests can drive it with stand-ins.
 from __future__ import annotations
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import UserError, describe_users, reconcile
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import (
     AuthFormatError,
     check_secret_type,
@@ -24,7 +25,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import
     encode_data,
     make_api_client,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.users import UserError, describe_users, reconcile
 
 
 class BasicAuthSecretError(Exception):

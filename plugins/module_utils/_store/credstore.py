@@ -32,20 +32,15 @@ import errno
 import fcntl
 import os
 import time
-import traceback
 
-YAML_IMPORT_ERROR = None
-try:
-    import yaml
-except ImportError:  # pragma: no cover - reported when the store is used
-    YAML_IMPORT_ERROR = traceback.format_exc()
-    yaml = None
-
-#: libyaml's loader and dumper when PyYAML was built with it (about ten times faster on a store of hundreds of
-#: grants), else the pure-Python ones; both read and write the same YAML.
-_LOADER = getattr(yaml, "CSafeLoader", None) or getattr(yaml, "SafeLoader", None)
-_DUMPER = getattr(yaml, "CSafeDumper", None) or getattr(yaml, "SafeDumper", None)
-
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
+    SAFE_DUMPER,
+    SAFE_LOADER,
+    YAML_IMPORT_ERROR,
+    yaml,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     AgeError,
     Identities,
@@ -58,8 +53,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credentials
     check_field,
     mint,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
-from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
 
 STORE_VERSION = 1
 STORE_BCRYPT_ROUNDS = 12
@@ -205,7 +198,7 @@ class CredentialStore:
         except AgeError as exc:
             raise CredentialStoreError(str(exc)) from exc
         try:
-            document = yaml.load(plaintext.decode("utf-8"), Loader=_LOADER)  # nosec B506 - a safe loader
+            document = yaml.load(plaintext.decode("utf-8"), Loader=SAFE_LOADER)  # nosec B506 - a safe loader
         except UnicodeDecodeError as exc:
             raise CredentialStoreError("credential store %s does not decrypt to UTF-8 text" % self.path) from exc
         except yaml.YAMLError as exc:
@@ -506,7 +499,7 @@ class CredentialStore:
     def _save(self, document: dict) -> None:
         if self.dry_run:
             return
-        plaintext = yaml.dump(document, Dumper=_DUMPER, sort_keys=False, default_flow_style=False).encode("utf-8")
+        plaintext = yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False).encode("utf-8")
         try:
             ciphertext = encrypt(plaintext, self.recipients, self.armor)
             # Never replace a store with one the operator cannot read back.

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import fingerprint
-from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 
 SECONDS_PER_DAY = 86400
 

@@ -20,17 +20,17 @@ import json
 import os
 import secrets
 
-from ansible_collections.promaccess.core.plugins.module_utils._store.age import AgeError, encrypt, load_recipients
-from ansible_collections.promaccess.core.plugins.module_utils._store.credentials import (
-    CredentialError,
-    render_handoff,
-    render_message,
-)
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
     FileWriteError,
     install_file,
     read_file,
     staged_file,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import AgeError, encrypt, load_recipients
+from ansible_collections.promaccess.core.plugins.module_utils._store.credentials import (
+    CredentialError,
+    render_handoff,
+    render_message,
 )
 
 DEFAULT_HANDOFF_MODE = "0600"

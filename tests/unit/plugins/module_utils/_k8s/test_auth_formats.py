@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy, identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import UserError, reconcile
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import (
     FORMAT_NAMES,
     FORMATS,
@@ -15,7 +16,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats 
     check_secret_type,
     get_format,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.users import UserError, reconcile
 
 
 def _pw():

@@ -9,9 +9,9 @@ import subprocess
 import pytest
 import yaml
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore, CredentialStoreError
-from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
 
 
 def _keygen(path):

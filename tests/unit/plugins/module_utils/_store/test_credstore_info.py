@@ -9,8 +9,9 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.promaccess.core.plugins.module_utils._store import age
 from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import fingerprint
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._store import age
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_info import (
     age_days,
@@ -19,7 +20,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_i
     parse_time,
     store_info,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 H = "$2y$12$" + "a" * 53

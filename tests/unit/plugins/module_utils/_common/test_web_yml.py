@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import WebConfigError, parse, render
+from ansible_collections.promaccess.core.plugins.module_utils._common.web_yml import WebConfigError, parse, render
 
 H1 = "$2y$05$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2"
 H2 = "$2b$12$hnf2lssxfm0.i4a.1kvpsovybcfib51vrjgbuyv6kdnytlgwj81ay"
@@ -36,7 +36,7 @@ def test_empty_documents(text):
     "text, message",
     [
         ("- a\n- b\n", "mapping at the top level"),
-        ("basic_auth_users: [a, b]\n", "must be a mapping"),
+        ("basic_auth_users: [a, b]\n", "is not a mapping of user name to hash"),
         ("basic_auth_users:\n  a: [1]\n", "string name to a string hash"),
         ("basic_auth_users: {a: 1\n", "not valid YAML at line"),
     ],
