@@ -21,6 +21,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.io import 
     read_file,
     staged_file,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._common.promtool import check_staged
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
     YAML_IMPORT_ERROR,
     dump_document,
@@ -253,27 +254,8 @@ class ScrapeAuthBackend:
             changed = self.module.set_fs_attributes_if_different(file_args, changed)
         return changed
 
-    def promtool(self) -> str | None:
-        wanted = self.params["promtool"] or "promtool"
-        found = self.module.get_bin_path(wanted, required=False)
-        if found is None and self.params["require_promtool"]:
-            raise ScrapeConfigError("promtool (%s) was not found and require_promtool=true" % wanted)
-        return found
-
     def validate(self, staged_path: str) -> None:
-        promtool = self.promtool()
-        if promtool is None:
-            self.module.warn("promtool was not found: %s was written without validation" % self.path)
-            return
-        rc, out, err = self.module.run_command([promtool, "check", "config", staged_path])
-        self.result["validated"] = rc == 0
-        if rc != 0:
-            lines = [line.strip() for line in ("%s\n%s" % (out or "", err or "")).splitlines()]
-            message = "; ".join(line for line in lines if line and not line.startswith("Checking "))
-            message = message.replace(staged_path, self.path).replace(os.path.basename(staged_path), os.path.basename(self.path))
-            raise ScrapeConfigError(
-                "promtool check config rejected the new %s, which was not written: %s" % (self.path, message)
-            )
+        check_staged(self.module, "config", staged_path, self.path, self.result, ScrapeConfigError)
 
     def diff(self, text: str, document: dict, new_document: dict, changed: bool, password_changed: bool) -> list[dict]:
         if has_inline_secrets(document) or has_inline_secrets(new_document):

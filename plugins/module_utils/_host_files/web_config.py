@@ -10,6 +10,7 @@ inspections share.
 
 from __future__ import annotations
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.promtool import check_staged
 from ansible_collections.promaccess.core.plugins.module_utils._common.web_yml import WebConfigError, parse, render
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileBackend, UserFileError
@@ -37,22 +38,5 @@ class WebConfigBackend(UserFileBackend):
             )
         return render(document, users)
 
-    def promtool(self) -> str | None:
-        wanted = self.module.params["promtool"] or "promtool"
-        found = self.module.get_bin_path(wanted, required=False)
-        if found is None and self.module.params["require_promtool"]:
-            raise UserFileError("promtool (%s) was not found and require_promtool=true" % wanted)
-        return found
-
     def validate(self, staged_path):
-        promtool = self.promtool()
-        if promtool is None:
-            self.module.warn("promtool was not found: %s was written without validation" % self.path)
-            return
-        rc, out, err = self.module.run_command([promtool, "check", "web-config", staged_path])
-        self.result["validated"] = rc == 0
-        if rc != 0:
-            message = (err or out).strip().replace(staged_path, self.path)
-            raise UserFileError(
-                "promtool check web-config rejected the new %s, which was not written: %s" % (self.path, message)
-            )
+        check_staged(self.module, "web-config", staged_path, self.path, self.result, UserFileError)
