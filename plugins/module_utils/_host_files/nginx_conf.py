@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
     FileWriteError,
@@ -25,9 +24,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.io import 
     read_file,
     staged_file,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._host_files.prometheus_flags import (
-    check_prefix_consistency,
-)
+from ansible_collections.promaccess.core.plugins.module_utils._common.urls import check_http_url, check_prefix_consistency
 
 MANAGED_HEADER = "# Managed by promaccess.core.nginx_auth: local changes are overwritten."
 DEFAULT_LISTEN = ("80",)
@@ -87,10 +84,8 @@ def check_location(location: str) -> str:
 
 
 def check_upstream(upstream: str) -> str:
-    parts = urlsplit(upstream)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NginxConfError("upstream %r must be http://HOST:PORT or https://HOST:PORT" % upstream)
-    if parts.path or parts.query or parts.fragment:
+    parts = check_http_url(upstream, "upstream", NginxConfError)
+    if parts.path:
         raise NginxConfError(
             "upstream %r must not have a path (not even a trailing /): the path decides whether nginx strips "
             "the location prefix, so choose that with strip_prefix instead" % upstream

@@ -14,8 +14,8 @@ Two places are supported:
 * ``systemd_dropin``: a drop-in owned entirely by the module, with ``ExecStart=`` reset and a full
   ``ExecStart=`` built from the unit file's ExecStart plus the managed flags.
 
-``check_prefix_consistency`` answers whether an external URL, a route prefix and an nginx location shape
-fit together; the nginx module and the playbook use it too.
+Whether an external URL, a route prefix and an nginx location shape fit together is answered by
+``_common/urls.check_prefix_consistency``, which the nginx backend uses too.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import io
 import os
 import re
 import shlex
-from urllib.parse import urlsplit
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
     FileWriteError,
@@ -32,12 +31,17 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.io import 
     read_file,
     staged_file,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
+    EXTERNAL_URL_FLAG,
+    ROUTE_PREFIX_FLAG,
+    check_prefix_consistency,
+    check_route_prefix,
+    external_path,
+)
 
-EXTERNAL_URL = "web.external-url"
-ROUTE_PREFIX = "web.route-prefix"
 CONFIG_FILE = "web.config.file"
 LISTEN_ADDRESS = "web.listen-address"
-KNOWN_FLAGS = (EXTERNAL_URL, ROUTE_PREFIX, CONFIG_FILE, LISTEN_ADDRESS)
+KNOWN_FLAGS = (EXTERNAL_URL_FLAG, ROUTE_PREFIX_FLAG, CONFIG_FILE, LISTEN_ADDRESS)
 
 DEFAULT_PATHS = {
     "defaults_file": "/etc/default/prometheus",
@@ -54,78 +58,6 @@ _SYSTEMD_BARE_RE = re.compile(r"^[A-Za-z0-9_@%+=:,./${}-]+$")
 
 class FlagsError(Exception):
     """Flags that cannot be parsed, validated or written; the message names the cause."""
-
-
-# -- prefix consistency ------------------------------------------------------------------------------------
-def normalize_prefix(prefix: str | None) -> str:
-    """A path prefix the way Prometheus normalizes ``--web.route-prefix``: ``/`` + trimmed of slashes."""
-    return "/" + (prefix or "").strip("/")
-
-
-def external_path(external_url: str) -> str:
-    """The path of an external URL, normalized like a route prefix (Prometheus trims the trailing slash)."""
-    parts = urlsplit(external_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FlagsError(
-            "--%s must be an absolute http:// or https:// URL, got %r" % (EXTERNAL_URL, external_url)
-        )
-    if parts.query or parts.fragment:
-        raise FlagsError("--%s must not have a query or fragment, got %r" % (EXTERNAL_URL, external_url))
-    return normalize_prefix(parts.path)
-
-
-def check_prefix_consistency(
-    external_url: str | None,
-    route_prefix: str | None = None,
-    location: str | None = None,
-    strip_prefix: bool = True,
-) -> list[str]:
-    """Return the reasons the combination cannot work; an empty list means it works.
-
-    ``external_url`` and ``route_prefix`` are Prometheus's flags (None when not set: the route prefix then
-    defaults to the external URL's path, and the external URL to ``/``). ``location`` is the nginx location
-    prefix in front of Prometheus, None when clients talk to Prometheus directly. Two nginx shapes exist:
-
-    * ``strip_prefix=true``: ``location /prometheus/ { proxy_pass http://127.0.0.1:9090/; }``. nginx replaces
-      the location by ``/``, so Prometheus needs ``--web.external-url=http://HOST/prometheus/`` and
-      ``--web.route-prefix=/``.
-    * ``strip_prefix=false``: ``location /prometheus/ { proxy_pass http://127.0.0.1:9090; }``. nginx passes the
-      URI unchanged, so the route prefix must be ``/prometheus`` (the default when the external URL's path is
-      ``/prometheus``).
-    """
-    problems: list[str] = []
-    try:
-        ext = external_path(external_url) if external_url else "/"
-    except FlagsError as exc:
-        return [str(exc)]
-    route = normalize_prefix(route_prefix) if route_prefix is not None else ext
-    if location is None:
-        if route != ext:
-            problems.append(
-                "the path of --%s (%s) differs from --%s (%s): Prometheus would build links under %s but "
-                "serve under %s; that only works behind a proxy that strips %s (name its location)"
-                % (EXTERNAL_URL, ext, ROUTE_PREFIX, route, ext, route, ext)
-            )
-        return problems
-    loc = normalize_prefix(location)
-    if ext != loc:
-        problems.append(
-            "the path of --%s (%s) does not match the nginx location %s: the links Prometheus builds would "
-            "point outside the proxied location" % (EXTERNAL_URL, ext, location)
-        )
-    expected_route = "/" if strip_prefix else loc
-    if route != expected_route:
-        if strip_prefix:
-            problems.append(
-                "nginx strips %s (proxy_pass with a trailing /), so Prometheus receives /graph, not %s/graph: "
-                "--%s must be / (it is %s)" % (location, loc.rstrip("/"), ROUTE_PREFIX, route)
-            )
-        else:
-            problems.append(
-                "nginx passes the URI unchanged (proxy_pass without a path), so Prometheus receives %s/...: "
-                "--%s must be %s (it is %s)" % (loc.rstrip("/"), ROUTE_PREFIX, loc, route)
-            )
-    return problems
 
 
 # -- flag values -------------------------------------------------------------------------------------------
@@ -145,10 +77,10 @@ def validate_value(name: str, value: str) -> None:
             "--%s=%r holds %s: $ARGS is split at white space and never unquoted, so values cannot hold "
             "white space, quotes, backslashes, $ or `" % (name, value, " ".join(repr(c) for c in bad))
         )
-    if name == EXTERNAL_URL:
-        external_path(value)
-    elif name == ROUTE_PREFIX and not value.startswith("/"):
-        raise FlagsError("--%s must start with /, got %r" % (ROUTE_PREFIX, value))
+    if name == EXTERNAL_URL_FLAG:
+        external_path(value, error=FlagsError)
+    elif name == ROUTE_PREFIX_FLAG:
+        check_route_prefix(value, error=FlagsError)
     elif name == LISTEN_ADDRESS and not re.match(r"^(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):[0-9]{1,5}$", value):
         raise FlagsError("--%s must be HOST:PORT (HOST may be empty), got %r" % (LISTEN_ADDRESS, value))
 
@@ -427,10 +359,10 @@ class PrometheusFlagsBackend:
         names = list(KNOWN_FLAGS) + [n for n in names if n not in KNOWN_FLAGS]
         effective = current_flags(words, names)
         params = self.module.params
-        if params["check_prefix"] and (effective[EXTERNAL_URL] or effective[ROUTE_PREFIX]):
+        if params["check_prefix"] and (effective[EXTERNAL_URL_FLAG] or effective[ROUTE_PREFIX_FLAG]):
             problems = check_prefix_consistency(
-                effective[EXTERNAL_URL],
-                effective[ROUTE_PREFIX],
+                effective[EXTERNAL_URL_FLAG],
+                effective[ROUTE_PREFIX_FLAG],
                 params["proxy_location"],
                 params["proxy_strip_prefix"],
             )

@@ -23,6 +23,13 @@ import copy
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
+    EXTERNAL_URL_FLAG,
+    ROUTE_PREFIX_FLAG,
+    check_http_url,
+    check_route_prefix,
+    normalize_prefix,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import K8sError, ObjectApi, make_api_client
 
 INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
@@ -156,13 +163,9 @@ class IngressAuthBackend(_Backend):
 
 def check_url_settings(external_url: str | None, route_prefix: str | None) -> None:
     if external_url:
-        parts = urlsplit(external_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise WiringError("external_url must be an absolute http(s) URL, not %r" % external_url)
-        if parts.query or parts.fragment:
-            raise WiringError("external_url must not have a query or fragment: %r" % external_url)
-    if route_prefix and not route_prefix.startswith("/"):
-        raise WiringError("route_prefix must start with '/', not %r" % route_prefix)
+        check_http_url(external_url, "external_url", WiringError)
+    if route_prefix:
+        check_route_prefix(route_prefix, "route_prefix", WiringError)
 
 
 class PrometheusUrlBackend(_Backend):
@@ -207,8 +210,6 @@ WEB_CONFIG_VOLUME = "promaccess-web-config"
 # Not under /etc/prometheus: the image keeps consoles and console_libraries there, which a mount would hide.
 DEFAULT_WEB_CONFIG_MOUNT = "/etc/prometheus-web-config"
 DEFAULT_WEB_CONFIG_KEY = "web.yml"  # the key k8s_basic_auth_secret writes for format prometheus_web_config
-EXTERNAL_URL_FLAG = "web.external-url"
-ROUTE_PREFIX_FLAG = "web.route-prefix"
 WEB_CONFIG_FLAG = "web.config.file"
 LISTEN_FLAG = "web.listen-address"
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -262,17 +263,13 @@ def set_flag(args: list, flag: str, value: str | None) -> list:
     return out
 
 
-def _normalize_prefix(prefix: str) -> str:
-    return "/" + prefix.strip("/")
-
-
 def effective_route_prefix(args: list) -> str:
     """The prefix Prometheus serves under: ``--web.route-prefix``, else the path of ``--web.external-url``."""
     prefix = flag_value(args, ROUTE_PREFIX_FLAG)
     if prefix is not None:
-        return _normalize_prefix(prefix)
+        return normalize_prefix(prefix)
     external = flag_value(args, EXTERNAL_URL_FLAG)
-    return _normalize_prefix(urlsplit(external).path if external else "")
+    return normalize_prefix(urlsplit(external).path if external else "")
 
 
 def listen_port(args: list) -> str:

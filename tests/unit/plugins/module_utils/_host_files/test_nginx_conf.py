@@ -116,7 +116,7 @@ def test_realm_quoting(realm, rendered):
         (dict(location="/a//b/"), "must start and end with /"),
         (dict(upstream="http://127.0.0.1:9090/"), "must not have a path"),
         (dict(upstream="http://127.0.0.1:9090/prometheus"), "must not have a path"),
-        (dict(upstream="127.0.0.1:9090"), "http://HOST:PORT"),
+        (dict(upstream="127.0.0.1:9090"), "upstream must be an absolute http"),
         (dict(realm="a$b"), "must not contain \\$"),
         (dict(realm="a\nb"), "control characters"),
         (dict(user_file="/x\n"), "control characters"),

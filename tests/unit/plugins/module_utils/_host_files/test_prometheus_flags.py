@@ -12,7 +12,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._host_files.promet
     FlagsError,
     PrometheusFlagsBackend,
     apply_flags,
-    check_prefix_consistency,
     normalize_wanted,
     quote_systemd_word,
     render_dropin,
@@ -177,37 +176,6 @@ def test_wanted_accepts_dashes_and_null():
         "web.listen-address": ":9090",
         "web.config.file": None,
     }
-
-
-@pytest.mark.parametrize(
-    "external_url, route_prefix, location, strip, ok",
-    [
-        # no proxy: route prefix must follow the external URL's path
-        ("http://h:9090/", None, None, True, True),
-        ("http://h:9090/prometheus/", None, None, True, True),
-        ("http://h:9090/prometheus", "/prometheus/", None, True, True),
-        ("http://h:9090/prometheus/", "/", None, True, False),
-        (None, "/x", None, True, False),
-        # the guide's shape: strip /prometheus/, route prefix /
-        ("http://h:8080/prometheus/", "/", "/prometheus/", True, True),
-        ("http://h:8080/prometheus", "/", "/prometheus/", True, True),
-        ("http://h:8080/prometheus/", None, "/prometheus/", True, False),
-        ("http://h:8080/other/", "/", "/prometheus/", True, False),
-        ("http://h:8080/", "/", "/prometheus/", True, False),
-        # pass-through shape: route prefix equals the location
-        ("http://h:8080/prometheus/", None, "/prometheus/", False, True),
-        ("http://h:8080/prometheus/", "/prometheus", "/prometheus/", False, True),
-        ("http://h:8080/prometheus/", "/", "/prometheus/", False, False),
-        # a proxy at / is the same in both shapes
-        ("http://h:8080/", None, "/", True, True),
-        ("http://h:8080/", None, "/", False, True),
-        # not a URL
-        ("h:8080/prometheus", "/", "/prometheus/", True, False),
-    ],
-)
-def test_prefix_consistency(external_url, route_prefix, location, strip, ok):
-    problems = check_prefix_consistency(external_url, route_prefix, location, strip)
-    assert (problems == []) is ok, problems
 
 
 UNIT = """\

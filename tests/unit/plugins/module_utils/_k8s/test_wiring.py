@@ -153,7 +153,7 @@ def test_prometheus_url_conflict_retried(standin, conn):
 
 @pytest.mark.parametrize("change, message", [
     ({"external_url": "metrics.example.org"}, "absolute http"),
-    ({"route_prefix": "prometheus"}, "must start with '/'"),
+    ({"route_prefix": "prometheus"}, "must start with /"),
 ])
 def test_prometheus_url_refusals(standin, conn, change, message):
     standin.put_object("prometheuses", NS, prometheus())

@@ -255,7 +255,7 @@ def test_a_concurrent_change_is_not_overwritten(standin, conn):
     ({"web_config_mount_path": "relative"}, "absolute path"),
     ({"web_config_secret": "Bad_Name"}, "Secret name"),
     ({"web_config_key": "web/yml"}, "not a valid Secret key"),
-    ({"route_prefix": "prometheus"}, "must start with '/'"),
+    ({"route_prefix": "prometheus"}, "must start with /"),
     ({"external_url": "metrics.example.org"}, "absolute http"),
 ])
 def test_refusals(standin, conn, change, message):
