@@ -20,18 +20,39 @@ class UserError(Exception):
     """A wanted user set that cannot be applied. Messages name users, never passwords or hashes."""
 
 
+def text_problem(value) -> str | None:
+    """Why ``value`` cannot be a user name or password in a user file or hand-off, or None when it can.
+
+    The phrase follows the field's name ("user name must ...") and never quotes the value.
+    """
+    if not isinstance(value, str) or value == "":
+        return "must be a non-empty string"
+    if len(value) > MAX_NAME_LENGTH:
+        return "is longer than %d characters" % MAX_NAME_LENGTH
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "must not contain a newline or another control character"
+    if value != value.strip():
+        return "must not start or end with white space"
+    return None
+
+
+def name_problem(name) -> str | None:
+    """The one user-name rule: :func:`text_problem`, and no ':' (it ends the name in htpasswd and hand-off)."""
+    problem = text_problem(name)
+    if problem is None and ":" in name:
+        problem = "must not contain ':'"
+    return problem
+
+
 def check_name(name) -> None:
     """Refuse user names that would corrupt a user file or be read differently by its consumer."""
+    problem = name_problem(name)
+    if problem is None:
+        return
     if not isinstance(name, str) or name == "":
-        raise UserError("user name must be a non-empty string")
-    if len(name) > MAX_NAME_LENGTH:
-        raise UserError("user name %r... is longer than %d characters" % (name[:16], MAX_NAME_LENGTH))
-    if ":" in name:
-        raise UserError("user name %r must not contain ':'" % (name,))
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise UserError("user name %r must not contain a newline or another control character" % (name,))
-    if name != name.strip():
-        raise UserError("user name %r must not start or end with white space" % (name,))
+        raise UserError("user name %s" % problem)
+    shown = "%r..." % name[:16] if len(name) > MAX_NAME_LENGTH else repr(name)
+    raise UserError("user name %s %s" % (shown, problem))
 
 
 class Outcome:

@@ -10,10 +10,11 @@ import os
 import secrets
 import string
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import name_problem, text_problem
+
 #: What ``pwgen -s 64 1`` draws from.
 ALPHABET = string.ascii_letters + string.digits
 MINT_LENGTH = 64
-MAX_FIELD_LENGTH = 255
 #: Longest password bcrypt hashes without silently truncating.
 MAX_PASSWORD_BYTES = 72
 
@@ -31,16 +32,9 @@ def mint(length: int = MINT_LENGTH) -> str:
 
 def check_field(field: str, value, what: str = "credential") -> None:
     """Refuse a user name or password the hand-off file, htpasswd or web config would mangle."""
-    if not isinstance(value, str) or value == "":
-        raise CredentialError("%s: %s must be a non-empty string" % (what, field))
-    if len(value) > MAX_FIELD_LENGTH:
-        raise CredentialError("%s: %s is longer than %d characters" % (what, field, MAX_FIELD_LENGTH))
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise CredentialError("%s: %s must not contain a newline or another control character" % (what, field))
-    if value != value.strip():
-        raise CredentialError("%s: %s must not start or end with white space" % (what, field))
-    if field == "username" and ":" in value:
-        raise CredentialError("%s: username must not contain ':'" % what)
+    problem = name_problem(value) if field == "username" else text_problem(value)
+    if problem:
+        raise CredentialError("%s: %s %s" % (what, field, problem))
     if field == "password" and len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise CredentialError(
             "%s: password is longer than %d bytes, which bcrypt would silently truncate" % (what, MAX_PASSWORD_BYTES)

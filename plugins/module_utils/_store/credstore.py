@@ -35,6 +35,7 @@ import time
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
+from ansible_collections.promaccess.core.plugins.module_utils._common.names import check_grant_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
     SAFE_DUMPER,
     SAFE_LOADER,
@@ -80,8 +81,7 @@ def now_utc() -> str:
 
 
 def check_grant(grant) -> None:
-    if not isinstance(grant, str) or not grant.strip() or any(ord(c) < 32 or ord(c) == 127 for c in grant):
-        raise CredentialStoreError("grant name %r must be a non-empty string without control characters" % (grant,))
+    check_grant_name(grant, CredentialStoreError)
 
 
 def _credential(source, role: str) -> dict | None:
