@@ -247,18 +247,24 @@ class SecretApi:
             raise
         return True
 
-    def update(self, namespace: str, name: str, mutate, retries: int = DEFAULT_CONFLICT_RETRIES) -> dict:
+    def update(self, namespace: str, name: str, mutate, retries: int = DEFAULT_CONFLICT_RETRIES, write: bool = True) -> dict:
         """Read, let ``mutate(current)`` compute the wanted object, write it; on 409 start again.
 
         ``mutate`` gets the live object (None when absent) and returns the object to write, or None for no
-        change. Returns ``{"before", "after", "written", "conflicts"}``. Gives up after ``retries`` conflicts.
+        change. Returns ``{"before", "after", "wanted", "written", "conflicts"}``. Gives up after ``retries``
+        conflicts. With ``write=False`` (check mode) nothing is sent and ``after`` is None when something would
+        be written; a Secret that would be created in a namespace that does not exist is refused, as the write
+        would be.
         """
         conflicts = 0
         while True:
             current = self.get(namespace, name)
             wanted = mutate(copy.deepcopy(current) if current is not None else None)
-            if wanted is None:
-                return {"before": current, "after": current, "written": False, "conflicts": conflicts}
+            if wanted is None or not write:
+                if wanted is not None and current is None and self.namespace_exists(namespace) is False:
+                    raise K8sError("namespace %r does not exist" % (namespace,))
+                return {"before": current, "after": None if wanted is not None else current, "wanted": wanted,
+                        "written": False, "conflicts": conflicts}
             try:
                 if current is None:
                     after = self.create(namespace, wanted)
@@ -276,7 +282,7 @@ class SecretApi:
                         409,
                     ) from exc
                 continue
-            return {"before": current, "after": after, "written": True, "conflicts": conflicts}
+            return {"before": current, "after": after, "wanted": wanted, "written": True, "conflicts": conflicts}
 
 
 # -- other namespaced objects, patched field by field --------------------------------------------------------

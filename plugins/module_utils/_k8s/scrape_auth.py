@@ -15,13 +15,13 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import yaml
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import K8sBackend
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     K8sError,
     ObjectApi,
     SecretApi,
     decode_data,
     encode_data,
-    make_api_client,
 )
 
 OWNED_FIELDS = ("authorization", "basicAuth", "bearerTokenSecret")
@@ -120,29 +120,26 @@ def check_value(what: str, value: str) -> None:
 
 
 # -- backend ---------------------------------------------------------------------------------------------
-class ScrapeAuthBackend:
+class ScrapeAuthBackend(K8sBackend):
+    error = ScrapeAuthError
+
     def __init__(self, module, secrets: SecretApi | None = None, monitors: ObjectApi | None = None):
-        self.module = module
-        self.params = module.params
-        self.namespace = self.params["namespace"]
+        super().__init__(module)
         self.monitor = self.params["service_monitor"]
         self.auth_type = self.params["auth_type"]
         self.secrets = secrets
         self.monitors = monitors
-        self.result: dict = {"changed": False, "namespace": self.namespace, "service_monitor": self.monitor}
+        self.result["service_monitor"] = self.monitor
 
-    def run(self) -> dict:
-        try:
-            if self.secrets is None or self.monitors is None:
-                api_client = make_api_client(self.params)
-                self.secrets = self.secrets or SecretApi(api_client)
-                self.monitors = self.monitors or ObjectApi(api_client, "monitoring.coreos.com", "v1", "servicemonitors")
-            self.present()
-        except K8sError as exc:
-            raise ScrapeAuthError("ServiceMonitor %s/%s: %s" % (self.namespace, self.monitor, exc)) from exc
-        except ScrapeAuthError as exc:
-            raise ScrapeAuthError("ServiceMonitor %s/%s: %s" % (self.namespace, self.monitor, exc)) from exc
-        return self.result
+    def where(self) -> str:
+        return "ServiceMonitor %s/%s" % (self.namespace, self.monitor)
+
+    def connected(self) -> bool:
+        return self.secrets is not None and self.monitors is not None
+
+    def connect(self, api_client) -> None:
+        self.secrets = self.secrets or SecretApi(api_client)
+        self.monitors = self.monitors or ObjectApi(api_client, "monitoring.coreos.com", "v1", "servicemonitors")
 
     # -- what to write -------------------------------------------------------------------------------------
     def resolve(self, monitor: dict) -> tuple[list[int], str, dict]:
@@ -194,7 +191,7 @@ class ScrapeAuthBackend:
         return values
 
     # -- the run -------------------------------------------------------------------------------------------
-    def present(self) -> None:
+    def apply(self) -> None:
         if self.params["secret_namespace"] not in (None, self.namespace):
             raise ScrapeAuthError(
                 "the Secret must be in the ServiceMonitor's namespace %r, not %r: the Prometheus Operator reads "
@@ -244,16 +241,13 @@ class ScrapeAuthBackend:
             wanted["data"] = dict(current.get("data") or {}, **encode_data(values))
             return wanted
 
-        conflicts = 0
-        if self.module.check_mode:
-            current_secret = self.secrets.get(self.namespace, secret_name)
-            secret_changed = add_keys(current_secret) is not None
-            keys_after = set(decode_data(current_secret)) | set(values)
-        else:
-            update = self.secrets.update(self.namespace, secret_name, add_keys)
-            secret_changed = update["written"]
-            conflicts += update["conflicts"]
+        update = self.write(self.secrets, secret_name, add_keys)
+        secret_changed = update["wanted"] is not None
+        conflicts = update["conflicts"]
+        if update["after"] is not None:
             keys_after = set(decode_data(update["after"]))
+        else:  # check mode: what the write would leave
+            keys_after = set(decode_data(update["before"])) | set(values)
 
         # 2. the endpoints reference it
         wanted = wanted_fields(self.auth_type, secret_name, keys)
@@ -282,7 +276,7 @@ class ScrapeAuthBackend:
             return {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
                     "spec": {"endpoints": new_endpoints}}
 
-        sm_update = self.monitors.update(self.namespace, self.monitor, compute, write=not self.module.check_mode)
+        sm_update = self.write(self.monitors, self.monitor, compute)
         conflicts += sm_update["conflicts"]
         monitor_changed = sm_update["patch"] is not None
 
@@ -304,7 +298,7 @@ class ScrapeAuthBackend:
                 wanted_secret["data"] = {k: v for k, v in data.items() if k not in remove}
                 return wanted_secret
 
-            update = self.secrets.update(self.namespace, secret_name, drop_keys)
+            update = self.write(self.secrets, secret_name, drop_keys)
             conflicts += update["conflicts"]
             removed = sorted(set(remove) & set((update["before"] or {}).get("data") or {}))
         keys_after -= set(removed)

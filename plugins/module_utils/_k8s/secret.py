@@ -17,13 +17,12 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats 
     check_secret_type,
     get_format,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import K8sBackend
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     LAST_APPLIED,
-    K8sError,
     SecretApi,
     decode_data,
     encode_data,
-    make_api_client,
 )
 
 
@@ -31,14 +30,14 @@ class BasicAuthSecretError(Exception):
     """Anything that stops the Secret from being managed; the message never holds a secret."""
 
 
-class BasicAuthSecretBackend:
+class BasicAuthSecretBackend(K8sBackend):
+    error = BasicAuthSecretError
+    handled = (AuthFormatError, UserError, HashingError)
+
     def __init__(self, module, api: SecretApi | None = None):
-        self.module = module
-        self.params = module.params
-        self.namespace = self.params["namespace"]
+        super().__init__(module, api)
         self.name = self.params["name"]
-        self.api = api
-        self.result: dict = {"changed": False, "namespace": self.namespace, "name": self.name}
+        self.result["name"] = self.name
         self.hash_operations = 0
         self.verify_operations = 0
         self.outcome = None
@@ -47,17 +46,11 @@ class BasicAuthSecretBackend:
     def where(self) -> str:
         return "Secret %s/%s" % (self.namespace, self.name)
 
-    def run(self) -> dict:
-        try:
-            if self.api is None:
-                self.api = SecretApi(make_api_client(self.params))
-            if self.params["state"] == "absent":
-                self.absent()
-            else:
-                self.present()
-        except (K8sError, AuthFormatError, UserError, HashingError) as exc:
-            raise BasicAuthSecretError("%s: %s" % (self.where(), exc)) from exc
-        return self.result
+    def apply(self) -> None:
+        if self.params["state"] == "absent":
+            self.absent()
+        else:
+            self.present()
 
     # -- state=absent --------------------------------------------------------------------------------------
     def absent(self) -> None:
@@ -137,16 +130,9 @@ class BasicAuthSecretBackend:
                 )
             return wanted
 
-        if self.module.check_mode:
-            current = self.api.get(self.namespace, self.name)
-            if current is None and self.api.namespace_exists(self.namespace) is False:
-                raise K8sError("namespace %r does not exist" % (self.namespace,))
-            changed = mutate(current) is not None
-            conflicts = 0
-        else:
-            update = self.api.update(self.namespace, self.name, mutate)
-            changed = update["written"]
-            conflicts = update["conflicts"]
+        update = self.write(self.api, self.name, mutate)
+        changed = update["wanted"] is not None
+        conflicts = update["conflicts"]
 
         outcome = self.outcome
         self.result.update(outcome.as_result())

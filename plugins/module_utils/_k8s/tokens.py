@@ -21,13 +21,8 @@ from __future__ import annotations
 import csv
 import io
 
-from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
-    K8sError,
-    SecretApi,
-    decode_data,
-    encode_data,
-    make_api_client,
-)
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import K8sBackend
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import SecretApi, decode_data, encode_data
 
 FORMATS = ("lines", "static_csv")
 #: What a token may hold: printable ASCII without spaces, commas or quotes (it goes into a line or a CSV cell).
@@ -129,29 +124,18 @@ def describe(entries: list[dict]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-class TokenSecretBackend:
+class TokenSecretBackend(K8sBackend):
+    error = TokenSecretError
+
     def __init__(self, module, api: SecretApi | None = None):
-        self.module = module
-        self.params = module.params
-        self.namespace = self.params["namespace"]
+        super().__init__(module, api)
         self.name = self.params["name"]
-        self.api = api
-        self.result: dict = {"changed": False, "namespace": self.namespace, "name": self.name,
-                             "key": self.params["key"], "format": self.params["format"]}
+        self.result.update(name=self.name, key=self.params["key"], format=self.params["format"])
         self.outcome: dict | None = None
         self.before: list[dict] | None = None
 
     def where(self) -> str:
         return "Secret %s/%s key %s" % (self.namespace, self.name, self.params["key"])
-
-    def run(self) -> dict:
-        try:
-            if self.api is None:
-                self.api = SecretApi(make_api_client(self.params))
-            self.present()
-        except (K8sError, TokenSecretError) as exc:
-            raise TokenSecretError("%s: %s" % (self.where(), exc)) from exc
-        return self.result
 
     def mutate(self, current):
         key, fmt = self.params["key"], self.params["format"]
@@ -181,19 +165,14 @@ class TokenSecretBackend:
         wanted["data"] = encode_data(dict(data, **{key: text}))
         return wanted
 
-    def present(self) -> None:
+    def apply(self) -> None:
         if self.params["format"] not in FORMATS:
             raise TokenSecretError("format must be one of %s" % ", ".join(FORMATS))
         for label, value in (self.params["labels"] or {}).items():
             if not isinstance(value, str):
                 raise TokenSecretError("label %r must have a string value" % (label,))
-        if self.module.check_mode:
-            current = self.api.get(self.namespace, self.name)
-            changed = self.mutate(current) is not None
-            conflicts = 0
-        else:
-            update = self.api.update(self.namespace, self.name, self.mutate)
-            changed, conflicts = update["written"], update["conflicts"]
+        update = self.write(self.api, self.name, self.mutate)
+        changed, conflicts = update["wanted"] is not None, update["conflicts"]
         outcome = self.outcome
         self.result.update(
             changed=changed,

@@ -30,7 +30,8 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.urls impor
     check_route_prefix,
     normalize_prefix,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import K8sError, ObjectApi, make_api_client
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import K8sBackend
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import ObjectApi
 
 INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
 NGINX_ORG = "nginx.org/"
@@ -78,30 +79,22 @@ def _owned_text(values: dict) -> str:
     return "".join("%s: %s\n" % (key, value) for key, value in sorted(values.items()) if value is not None)
 
 
-class _Backend:
+class _Backend(K8sBackend):
     plural = ""
     group = ""
     kind = ""
+    error = WiringError
 
     def __init__(self, module, api: ObjectApi | None = None):
-        self.module = module
-        self.params = module.params
-        self.namespace = self.params["namespace"]
+        super().__init__(module, api)
         self.name = self.params["name"]
-        self.api = api
-        self.result: dict = {"changed": False, "namespace": self.namespace, "name": self.name}
+        self.result["name"] = self.name
 
     def where(self) -> str:
         return "%s %s/%s" % (self.kind, self.namespace, self.name)
 
-    def run(self) -> dict:
-        try:
-            if self.api is None:
-                self.api = ObjectApi(make_api_client(self.params), self.group, "v1", self.plural)
-            self.apply()
-        except (K8sError, WiringError) as exc:
-            raise WiringError("%s: %s" % (self.where(), exc)) from exc
-        return self.result
+    def connect(self, api_client) -> None:
+        self.api = ObjectApi(api_client, self.group, "v1", self.plural)
 
     def owned(self, obj: dict) -> dict:
         raise NotImplementedError
@@ -110,7 +103,7 @@ class _Backend:
         raise NotImplementedError
 
     def apply(self) -> None:
-        update = self.api.update(self.namespace, self.name, self.compute, write=not self.module.check_mode)
+        update = self.write(self.api, self.name, self.compute)
         before = self.owned(update["before"])
         patch = update["patch"]
         after = self.owned(update["after"]) if update["after"] is not None else self.preview(before, patch)
@@ -554,7 +547,7 @@ class PrometheusWorkloadBackend(_Backend):
 
     def apply(self) -> None:
         self.check_params()
-        update = self.api.update(self.namespace, self.name, self.compute, write=not self.module.check_mode)
+        update = self.write(self.api, self.name, self.compute)
         after_obj = update["after"] if update["after"] is not None else _merge_patch(update["before"], update["patch"])
         before, after = self.owned(update["before"]), self.owned(after_obj)
         self.result.update(changed=update["patch"] is not None, conflicts_retried=update["conflicts"],

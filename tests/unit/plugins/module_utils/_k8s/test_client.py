@@ -129,6 +129,21 @@ def test_update_without_change_does_not_write(api, standin):
     assert not result["written"] and len(standin.writes()) == before
 
 
+def test_update_without_write_computes_and_sends_nothing(api, standin):
+    """Check mode: the same read and mutate as a real run, no write; a create in a missing namespace is refused."""
+    api.create("monitoring", _secret("s", {"n": "1"}))
+    before = len(standin.writes())
+    changed = api.update("monitoring", "s", lambda current: dict(current, data=encode_data({"n": "2"})), write=False)
+    assert changed["wanted"] is not None and changed["after"] is None and not changed["written"]
+    created = api.update("monitoring", "new", lambda current: _secret("new", {"n": "1"}), write=False)
+    assert created["before"] is None and created["wanted"]["metadata"]["name"] == "new"
+    unchanged = api.update("monitoring", "s", lambda current: None, write=False)
+    assert unchanged["wanted"] is None and unchanged["after"] == unchanged["before"]
+    assert len(standin.writes()) == before
+    with pytest.raises(K8sError, match="namespace 'nowhere' does not exist"):
+        api.update("nowhere", "s", lambda current: _secret("s", {"n": "1"}), write=False)
+
+
 def test_last_applied_annotation_is_never_written(api, standin):
     body = _secret("s", {"auth": "a:b\n"}, annotations={LAST_APPLIED: '{"data": "old"}', "keep": "me"})
     api.create("monitoring", body)
