@@ -390,7 +390,7 @@ def render_markdown(report: dict) -> str:
         "# Prometheus access report",
         "",
         "Generated %s from the credential store%s. No password, user name or hash is in this report; entries "
-        "are identified by fingerprint (the first 12 hex digits of SHA-256 of the user name)."
+        "are identified by fingerprint (12 hex digits of HMAC-SHA256 of the user name, under a key drawn for this run only)."
         % (report["generated_at"], " `%s`" % report["store"] if report.get("store") else ""),
         "",
         "**Summary:** %s" % report["summary"]["line"],
@@ -429,7 +429,7 @@ def render_html(report: dict) -> str:
         "<style>%s</style></head><body>" % _CSS,
         "<h1>Prometheus access report</h1>",
         "<p>Generated %s from the credential store%s. No password, user name or hash is in this report; entries "
-        "are identified by fingerprint (the first 12 hex digits of SHA-256 of the user name).</p>"
+        "are identified by fingerprint (12 hex digits of HMAC-SHA256 of the user name, under a key drawn for this run only).</p>"
         % (esc(report["generated_at"]), " <code>%s</code>" % esc(report["store"]) if report.get("store") else ""),
         "<p><strong>Summary:</strong> %s</p>" % esc(report["summary"]["line"]),
     ]

@@ -8,8 +8,9 @@ The backends of promaccess.core.access_info and promaccess.core.k8s_access_info.
 an exporter-toolkit ``web.yml`` or a Kubernetes basic-auth Secret, and compare the users found there with the
 users the credential store expects (by name, and by hash as a plain string: no bcrypt work). Nothing they
 return names a user or holds a hash: a user name is half a credential. Entries are identified by a
-fingerprint, the first 12 hex digits of SHA-256 of the name, which the controller can compute from the store
-and nobody can turn back into the name. Error messages are written here, never passed on from a parser,
+fingerprint of the name (``_common/users.fingerprint``), keyed with the ``fingerprint_key`` the controller
+draws per report run and gives the store inspection too, so both sides compute the same fingerprints and
+nobody without the key can test a guessed name against them. Error messages are written here, never passed on from a parser,
 because a parser's message may quote a line of the file.
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import grp
-import hashlib
 import hmac
 import os
 import pwd
@@ -27,6 +27,7 @@ import stat
 from ansible_collections.promaccess.core.plugins.module_utils._common import web_yml
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.htpasswd import HtpasswdError, HtpasswdFile
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import (
     AuthFormatError,
@@ -43,7 +44,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import
     make_api_client,
 )
 
-FINGERPRINT_LENGTH = 12
 #: Formats of a user file on a host.
 FILE_FORMATS = ("htpasswd", "web_config")
 #: What a credential is to the store (see _store/credstore.grant_view).
@@ -73,11 +73,6 @@ class AccessInfoError(Exception):
 
 class _Unreadable(Exception):
     """The inspected file or Secret cannot be read as user data; the message is safe to return."""
-
-
-def fingerprint(name: str) -> str:
-    """A non-reversible identifier of a user name: the first 12 hex digits of its SHA-256."""
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
 def utc_iso(timestamp: float) -> str:
@@ -126,13 +121,13 @@ def check_expected(expected) -> list[dict]:
     return out
 
 
-def audit_users(found: dict[str, str] | None, expected) -> dict:
+def audit_users(found: dict[str, str] | None, expected, key: str | None = None) -> dict:
     """Compare the users ``found`` (name -> hash; None when there is nothing to read) with ``expected``.
 
     Returns ``expected``: per expected entry, in order, its grant, role, fingerprint, whether it is present,
     the scheme and cost of the hash found, and whether that hash is the store's (a string comparison);
     ``unexpected``: the entries found that nobody expected, by fingerprint and scheme; ``entries``: how many
-    users were found.
+    users were found. ``key`` is the fingerprint key (see ``_common/users.fingerprint``).
     """
     found = found or {}
     wanted = check_expected(expected)
@@ -146,7 +141,7 @@ def audit_users(found: dict[str, str] | None, expected) -> dict:
         rows.append({
             "grant": entry["grant"],
             "role": entry["role"],
-            "fingerprint": fingerprint(entry["name"]),
+            "fingerprint": fingerprint(entry["name"], key),
             "present": hashed is not None,
             "hash_scheme": info.scheme if info else None,
             "hash_cost": info.cost if info else None,
@@ -157,7 +152,7 @@ def audit_users(found: dict[str, str] | None, expected) -> dict:
     for name, hashed in found.items():
         if name not in names:
             info = identify(hashed)
-            unexpected.append({"fingerprint": fingerprint(name), "hash_scheme": info.scheme, "hash_cost": info.cost})
+            unexpected.append({"fingerprint": fingerprint(name, key), "hash_scheme": info.scheme, "hash_cost": info.cost})
     return {"expected": rows, "unexpected": unexpected, "unexpected_count": len(unexpected), "entries": len(found)}
 
 
@@ -233,7 +228,7 @@ class AccessInfoBackend:
     def run(self) -> dict:
         facts, users = inspect_file(self.params["path"], self.params["format"])
         result = {"changed": False, "file": facts}
-        result.update(audit_users(users, self.params["expected_users"]))
+        result.update(audit_users(users, self.params["expected_users"], self.params.get("fingerprint_key")))
         return result
 
 
@@ -326,5 +321,5 @@ class K8sAccessInfoBackend:
         else:
             facts, users = inspect_secret(self.api, params["namespace"], params["name"], fmt.name)
         result = {"changed": False, "secret": facts}
-        result.update(audit_users(users, params["expected_users"]))
+        result.update(audit_users(users, params["expected_users"], params.get("fingerprint_key")))
         return result

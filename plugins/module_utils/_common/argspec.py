@@ -39,6 +39,12 @@ def secret_file_spec() -> dict:
     )
 
 
+def fingerprint_key_spec() -> dict:
+    """The key of the user-name fingerprints of the inspection modules (doc fragments _access_info, and
+    credential_store_info): secret, so that the fingerprints of a report cannot be tested against guessed names."""
+    return dict(type="str", no_log=True)
+
+
 def credential_store_spec() -> dict:
     """The store file and the operator identity (doc fragment promaccess.core._credstore), with their env vars."""
     return dict(

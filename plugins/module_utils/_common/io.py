@@ -94,12 +94,3 @@ def install_file(module, staged: str, path: str, file_args: dict) -> None:
     with _umask(0o077):
         module.atomic_move(staged, path, unsafe_writes=module.params.get("unsafe_writes", False))
 
-
-def write_file(module, path: str, content: bytes, file_args: dict, backup: bool = False) -> str | None:
-    """Atomically replace ``path`` with ``content``; return the backup file name when one was made."""
-    backup_file = None
-    if backup and os.path.exists(path):
-        backup_file = module.backup_local(path)
-    with staged_file(path, content) as staged:
-        install_file(module, staged, path, file_args)
-    return backup_file

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
     HashingError,
     HashPolicy,
@@ -14,6 +17,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.hashing im
 )
 
 MAX_NAME_LENGTH = 255
+FINGERPRINT_LENGTH = 12
 
 
 class UserError(Exception):
@@ -160,6 +164,23 @@ def reconcile(
                 del result[name]
                 outcome.removed.append(name)
     return outcome
+
+
+def fingerprint(name: str, key: str | None = None) -> str:
+    """12 hex digits that stand for a user name in reports, which never show the name itself.
+
+    With ``key`` it is HMAC-SHA256 of the name under that key: access_report draws a fresh key per run and
+    gives it to the store and host inspections alike, so their fingerprints match within the run, and nobody
+    without the key can test a guessed name against them. Without a key it is plain SHA-256 of the name: a
+    short, unsalted digest that identifies a name one already knows and can be brute-forced for a short or
+    guessable name - not a secret.
+    """
+    data = name.encode("utf-8")
+    if key:
+        digest = hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
+    else:
+        digest = hashlib.sha256(data).hexdigest()
+    return digest[:FINGERPRINT_LENGTH]
 
 
 def describe_users(users: dict[str, str]) -> str:

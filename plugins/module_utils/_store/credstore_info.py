@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 
 SECONDS_PER_DAY = 86400
@@ -55,8 +55,9 @@ def _credentials(view: dict) -> list[dict]:
     return list(view.get("present") or []) + list(view.get("refused") or [])
 
 
-def grant_summary(name: str, record: dict, now: datetime.datetime) -> dict:
-    """The grant's state without a secret: status active/rotating/revoked, phase, dates, ages and credentials."""
+def grant_summary(name: str, record: dict, now: datetime.datetime, fingerprint_key: str | None = None) -> dict:
+    """The grant's state without a secret: status active/rotating/revoked, phase, dates, ages and credentials
+    (fingerprints keyed with ``fingerprint_key``, as the host inspections of the same report run key them)."""
     view = grant_view(name, record)
     rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else {}
     credentials = []
@@ -65,7 +66,7 @@ def grant_summary(name: str, record: dict, now: datetime.datetime) -> dict:
         info = identify(hashed) if isinstance(hashed, str) else None
         credentials.append({
             "role": cred.get("role"),
-            "fingerprint": fingerprint(cred["username"]),
+            "fingerprint": fingerprint(cred["username"], fingerprint_key),
             "minted_at": iso(cred.get("minted_at")),
             "age_days": age_days(cred.get("minted_at"), now),
             "hash_scheme": info.scheme if info else None,
@@ -94,14 +95,15 @@ def grant_users(name: str, record: dict) -> list[dict]:
     ]
 
 
-def store_info(document: dict, now: datetime.datetime | None = None, grants=None, with_users: bool = False) -> dict:
+def store_info(document: dict, now: datetime.datetime | None = None, grants=None, with_users: bool = False,
+               fingerprint_key: str | None = None) -> dict:
     """Summaries of the store's grants (all, or those named in ``grants``), sorted by name; ``missing`` names
     asked for but not in the store; ``users`` (secret) only when ``with_users``."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     records = (document or {}).get("grants") or {}
     names = sorted(records) if not grants else [g for g in dict.fromkeys(grants) if g in records]
     out = {
-        "grants": [grant_summary(name, records[name], now) for name in names],
+        "grants": [grant_summary(name, records[name], now, fingerprint_key) for name in names],
         "missing": [g for g in dict.fromkeys(grants or []) if g not in records],
     }
     if with_users:

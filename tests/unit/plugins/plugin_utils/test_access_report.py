@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import audit_users, fingerprint
+from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import audit_users
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.plugin_utils.access_report import (
     DRIFT,
     AccessReportError,

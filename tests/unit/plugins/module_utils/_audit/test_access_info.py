@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -18,9 +19,9 @@ from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info
     AccessInfoError,
     K8sAccessInfoBackend,
     audit_users,
-    fingerprint,
     inspect_file,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import LAST_APPLIED
 
 
@@ -72,6 +73,21 @@ def assert_no_secret(result, creds):
 def test_fingerprint_is_the_first_12_hex_of_sha256():
     assert fingerprint("alice") == hashlib.sha256(b"alice").hexdigest()[:12]
     assert len(fingerprint(name64())) == 12
+
+
+def test_keyed_fingerprint_is_hmac_sha256_and_cannot_be_checked_without_the_key():
+    key = "k" * 64
+    assert fingerprint("alice", key) == hmac.new(key.encode(), b"alice", hashlib.sha256).hexdigest()[:12]
+    assert fingerprint("alice", key) != fingerprint("alice")
+    assert fingerprint("alice", key) != fingerprint("alice", "another key")
+
+
+def test_audit_fingerprints_follow_the_key(creds):
+    name = creds["internal"][0]
+    expected = [{"grant": "internal", "role": "current", "name": name, "password_hash": None}]
+    out = audit_users({name: creds["internal"][1], "stranger": creds["internal"][1]}, expected, "run-key")
+    assert out["expected"][0]["fingerprint"] == fingerprint(name, "run-key")
+    assert out["unexpected"][0]["fingerprint"] == fingerprint("stranger", "run-key")
 
 
 def test_audit_present_matching_absent_edited_and_unexpected(creds):

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_info import (
