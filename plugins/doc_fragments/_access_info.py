@@ -2,7 +2,7 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Documentation fragment for the expected users of the inspection modules. Private to promaccess.core."""
+"""Documentation fragment for the expected users and fingerprint key of the inspection modules. Private to promaccess.core."""
 
 from __future__ import annotations
 
@@ -39,4 +39,19 @@ options:
           - The hash in the store, compared with the one found as a string (no bcrypt work). Without it,
             RV(expected[].matches_store) is null.
         type: str
+"""
+
+    # The option of the inspection modules and credential_store_info (promaccess.core._access_info.fingerprint_key).
+    FINGERPRINT_KEY = r"""
+options:
+  fingerprint_key:
+    description:
+      - The key of the user-name fingerprints in the result (HMAC-SHA256, first 12 hex digits). Give the same
+        key to M(promaccess.core.credential_store_info) and to every inspection whose results are compared, as
+        the C(promaccess.core.access_report) playbook does with a key it draws per run; then nobody without the
+        key can test a guessed user name against a fingerprint.
+      - Without it a fingerprint is the first 12 hex digits of the plain SHA-256 of the user name - a short,
+        unsalted digest that identifies a name one already knows and can be brute-forced for a short or
+        guessable name, not a secret.
+    type: str
 """

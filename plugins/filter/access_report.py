@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.promaccess.core.plugins.module_utils._access_report import (
+from ansible_collections.promaccess.core.plugins.plugin_utils.access_report import (
     AccessReportError,
     build_report,
     render_html,

@@ -178,13 +178,13 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.promaccess.core.plugins.module_utils._age import (
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     load_recipients,
     read_identities,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (
     CredentialStore,
     CredentialStoreError,
 )

@@ -18,7 +18,7 @@ description:
   - Lists the entries of the file nobody expected, by fingerprint and hash scheme, and facts about the file
     (existence, mode, owner, size, modification time).
   - Changes nothing. Returns no user name and no hash - a user name is half a credential. Entries are identified
-    by fingerprint, the first 12 hex digits of SHA-256 of the user name.
+    by a fingerprint of the user name, keyed with O(fingerprint_key).
   - A file that does not exist or cannot be read is reported in RV(file) (C(exists), C(error)), not as a
     failure, so that an audit of a fleet goes on.
   - Used by the C(promaccess.core.access_report) playbook, which builds O(expected_users) from the credential
@@ -27,6 +27,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._access_info
+  - promaccess.core._access_info.fingerprint_key
 attributes:
   check_mode:
     description: Reads and reports in check mode exactly as in a normal run.
@@ -131,7 +132,7 @@ expected:
       description: The role given in O(expected_users[].role).
       type: str
     fingerprint:
-      description: The first 12 hex digits of SHA-256 of the user name.
+      description: The fingerprint of the user name (see O(fingerprint_key)).
       type: str
     present:
       description: Whether the user is in the file.
@@ -152,7 +153,7 @@ unexpected:
   elements: dict
   contains:
     fingerprint:
-      description: The first 12 hex digits of SHA-256 of the user name.
+      description: The fingerprint of the user name (see O(fingerprint_key)).
       type: str
     hash_scheme:
       description: The scheme of its hash.
@@ -174,13 +175,14 @@ entries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._access_info import (
+from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import (
     FILE_FORMATS,
     AccessInfoBackend,
     AccessInfoError,
     expected_users_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._web_config import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import fingerprint_key_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 
 
 def main():
@@ -189,6 +191,7 @@ def main():
             path=dict(type="path", required=True),
             format=dict(type="str", required=True, choices=list(FILE_FORMATS)),
             expected_users=expected_users_spec(),
+            fingerprint_key=fingerprint_key_spec(),
         ),
         supports_check_mode=True,
     )

@@ -167,8 +167,8 @@ message_path:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._age import PYRAGE_IMPORT_ERROR
-from ansible_collections.promaccess.core.plugins.module_utils._handoff import HandoffBackend, HandoffError
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import PYRAGE_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._store.handoff import HandoffBackend, HandoffError
 
 
 def main():

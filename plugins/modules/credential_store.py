@@ -124,14 +124,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.promaccess.core.plugins.module_utils._age import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import credential_store_spec
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     load_recipients,
     read_identities,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import credential_store_spec
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (
     CredentialStore,
     CredentialStoreError,
     summary,

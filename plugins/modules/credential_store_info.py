@@ -35,6 +35,7 @@ attributes:
     support: full
 extends_documentation_fragment:
   - promaccess.core._credstore
+  - promaccess.core._access_info.fingerprint_key
 options:
   grants:
     description:
@@ -140,7 +141,7 @@ grants:
           description: V(current), V(pending), V(retired) or V(revoked).
           type: str
         fingerprint:
-          description: The first 12 hex digits of SHA-256 of the user name.
+          description: The fingerprint of the user name (see O(fingerprint_key)).
           type: str
         minted_at:
           description: When it was minted, UTC, ISO 8601.
@@ -172,18 +173,18 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._age import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import credential_store_spec, fingerprint_key_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
     PYRAGE_IMPORT_ERROR,
     AgeError,
     read_identities,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import credential_store_spec
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import (
-    YAML_IMPORT_ERROR,
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (
     CredentialStore,
     CredentialStoreError,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._credstore_info import store_info
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_info import store_info
 
 
 def main():
@@ -192,6 +193,7 @@ def main():
             credential_store_spec(),
             grants=dict(type="list", elements="str", default=[]),
             return_users=dict(type="bool", default=False),
+            fingerprint_key=fingerprint_key_spec(),
         ),
         supports_check_mode=True,
     )
@@ -206,7 +208,8 @@ def main():
     except (AgeError, CredentialStoreError) as exc:
         module.fail_json(msg=str(exc), store=path)
     result = dict(changed=False, store=path, exists=os.path.exists(path))
-    result.update(store_info(document, grants=module.params["grants"], with_users=module.params["return_users"]))
+    result.update(store_info(document, grants=module.params["grants"], with_users=module.params["return_users"],
+                             fingerprint_key=module.params["fingerprint_key"]))
     module.exit_json(**result)
 
 

@@ -126,10 +126,10 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import secret_file_spec, user_set_spec
-from ansible_collections.promaccess.core.plugins.module_utils._hashing import PASSLIB_IMPORT_ERROR
-from ansible_collections.promaccess.core.plugins.module_utils._htpasswd import HtpasswdUsersBackend
-from ansible_collections.promaccess.core.plugins.module_utils._user_file import UserFileError
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import secret_file_spec, user_set_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import PASSLIB_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.htpasswd import HtpasswdUsersBackend
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileError
 
 
 def main():

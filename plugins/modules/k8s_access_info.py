@@ -20,7 +20,7 @@ description:
     keeps a second copy of its data).
   - Changes nothing; needs only C(get) on C(secrets). Returns no user name, no hash, and not the Secret's keys
     (in the V(ingress_nginx_auth_map) format they are the user names). Entries are identified by fingerprint,
-    the first 12 hex digits of SHA-256 of the user name.
+    a fingerprint of the user name, keyed with O(fingerprint_key).
   - A Secret that does not exist or cannot be read (no such namespace, RBAC, API unreachable, wrong type, data
     the consumer cannot read) is reported in RV(secret) (C(exists), C(error)), not as a failure, so that an
     audit of a fleet goes on.
@@ -28,6 +28,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._access_info
+  - promaccess.core._access_info.fingerprint_key
   - promaccess.core._k8s_auth
 attributes:
   check_mode:
@@ -133,7 +134,7 @@ expected:
       description: The role given in O(expected_users[].role).
       type: str
     fingerprint:
-      description: The first 12 hex digits of SHA-256 of the user name.
+      description: The fingerprint of the user name (see O(fingerprint_key)).
       type: str
     present:
       description: Whether the user is in the Secret.
@@ -154,7 +155,7 @@ unexpected:
   elements: dict
   contains:
     fingerprint:
-      description: The first 12 hex digits of SHA-256 of the user name.
+      description: The fingerprint of the user name (see O(fingerprint_key)).
       type: str
     hash_scheme:
       description: The scheme of its hash.
@@ -176,17 +177,18 @@ entries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._access_info import (
+from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import (
     AccessInfoError,
     K8sAccessInfoBackend,
     expected_users_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_auth_formats import FORMAT_NAMES
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import fingerprint_key_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._web_config import YAML_IMPORT_ERROR
 
 
 def main():
@@ -195,6 +197,7 @@ def main():
         name=dict(type="str", required=True),
         format=dict(type="str", required=True, choices=FORMAT_NAMES),
         expected_users=expected_users_spec(),
+        fingerprint_key=fingerprint_key_spec(),
     )
     argument_spec.update(connection_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -183,14 +183,14 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import user_set_spec
-from ansible_collections.promaccess.core.plugins.module_utils._hashing import PASSLIB_IMPORT_ERROR
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_auth_formats import FORMAT_NAMES
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import user_set_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import PASSLIB_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_secret import (
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.secret import (
     BasicAuthSecretBackend,
     BasicAuthSecretError,
 )

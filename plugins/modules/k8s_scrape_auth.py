@@ -246,12 +246,12 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import (
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_scrape_auth import (
-    YAML_IMPORT_ERROR,
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.scrape_auth import (
     ScrapeAuthBackend,
     ScrapeAuthError,
 )

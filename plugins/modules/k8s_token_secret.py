@@ -171,11 +171,11 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_client import (
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
 )
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_tokens import (
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.tokens import (
     TokenSecretBackend,
     TokenSecretError,
 )

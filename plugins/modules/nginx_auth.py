@@ -230,7 +230,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.promaccess.core.plugins.module_utils._nginx_conf import (
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.nginx_conf import (
     NginxAuthBackend,
     NginxConfError,
 )

@@ -170,7 +170,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.promaccess.core.plugins.module_utils._prometheus_flags import (
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.prometheus_flags import (
     DEFAULT_UNIT_FILE,
     FlagsError,
     PrometheusFlagsBackend,

@@ -205,9 +205,9 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._io import DEFAULT_SECRET_MODE
-from ansible_collections.promaccess.core.plugins.module_utils._scrape_config import (
-    YAML_IMPORT_ERROR,
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import DEFAULT_SECRET_MODE
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.scrape_config import (
     ScrapeAuthBackend,
     ScrapeConfigError,
 )

@@ -127,13 +127,11 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.promaccess.core.plugins.module_utils._argspec import secret_file_spec, user_set_spec
-from ansible_collections.promaccess.core.plugins.module_utils._hashing import PASSLIB_IMPORT_ERROR
-from ansible_collections.promaccess.core.plugins.module_utils._user_file import UserFileError
-from ansible_collections.promaccess.core.plugins.module_utils._web_config import (
-    YAML_IMPORT_ERROR,
-    WebConfigBackend,
-)
+from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import secret_file_spec, user_set_spec
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import PASSLIB_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileError
+from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import WebConfigBackend
 
 
 def main():

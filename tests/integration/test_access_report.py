@@ -97,7 +97,8 @@ def recap(output: str, host: str) -> dict:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
 
 
-def fingerprint(name: str) -> str:
+def unkeyed_fingerprint(name: str) -> str:
+    """What a fingerprint would be without the run's key: the report must not show this one."""
     return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
@@ -171,10 +172,10 @@ class Fleet:
         return proc, report
 
     def store(self):
-        from ansible_collections.promaccess.core.plugins.module_utils import _age
-        from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+        from ansible_collections.promaccess.core.plugins.module_utils._store import age
+        from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 
-        ids = _age.read_identities(str(self.tmp / "operator-key.txt"))
+        ids = age.read_identities(str(self.tmp / "operator-key.txt"))
         return CredentialStore(str(self.tmp / "credentials.yml.age"), ids, list(ids.public))
 
     def store_secrets(self) -> list[str]:
@@ -303,8 +304,12 @@ def test_drift_is_reported_and_fails_when_asked(fleet):
     }, report["findings"]
     assert len(report["findings"]) == 6
     assert report["summary"]["drift"] == 6
-    unknown = {(u["host"], u["fingerprint"], u["hash_scheme"]) for u in report["unknown_entries"]}
-    assert unknown == {("h2", fingerprint(stranger), "ldap_sha1"), ("c1", fingerprint(stranger[::-1]), "ldap_sha1")}
+    # Fingerprints are keyed with a key drawn for this run (never shown), so they cannot be checked against a
+    # guessed name: two different strangers, 12 hex digits each, neither the plain SHA-256 of the name.
+    unknown = {u["host"]: (u["fingerprint"], u["hash_scheme"]) for u in report["unknown_entries"]}
+    assert sorted(unknown) == ["c1", "h2"] and {s for _f, s in unknown.values()} == {"ldap_sha1"}
+    assert all(re.fullmatch("[0-9a-f]{12}", f) for f, _s in unknown.values()) and unknown["h2"][0] != unknown["c1"][0]
+    assert unknown["h2"][0] != unkeyed_fingerprint(stranger) and unknown["c1"][0] != unkeyed_fingerprint(stranger[::-1])
     # The rotation in progress: team-a's new credential is expected nowhere yet ("pending"), not drift.
     pending = rows_of(report, grant="team-a", role="pending")
     assert len(pending) == 5 and {r["state"] for r in pending} == {"pending"} and not any(r["present"] for r in pending)
@@ -318,7 +323,7 @@ def test_drift_is_reported_and_fails_when_asked(fleet):
     md = (fleet.reports / "access-report.md").read_text()
     assert "DRIFT: hash differs from the store (edited by hand?)" in md
     assert "| h3 | native | team-c | revoked | absent | yes |" in md
-    assert "h2 nginx %s: [%s] unknown_entry" % (fleet.tmp / "h2" / "prometheus.htpasswd", fingerprint(stranger)) in proc.stdout
+    assert "h2 nginx %s: [%s] unknown_entry" % (fleet.tmp / "h2" / "prometheus.htpasswd", unknown["h2"][0]) in proc.stdout
 
     failing, again = fleet.report("-e", "promaccess_report_fail_on_drift=true")
     assert failing.returncode != 0

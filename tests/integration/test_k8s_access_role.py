@@ -57,6 +57,12 @@ def test_role_four_step_cycle(tmp_path):
             assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
             assert token not in proc.stdout + proc.stderr
             steps.append((_recap(proc.stdout), len(standin.writes()) - before))
+        # The connection reaches every task through the role's module_defaults (group/promaccess.core.k8s):
+        # with the environment pointing nowhere, k8s_access_kubeconfig alone must do, scrape tasks included.
+        proc = run_playbook(HERE / "k8s_access_role.yml", tmp_path, {"K8S_AUTH_KUBECONFIG": str(tmp_path / "none")},
+                            "-e", "@%s" % varsfile, "-e", "k8s_access_kubeconfig=%s" % env["K8S_AUTH_KUBECONFIG"])
+        assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
+        assert _recap(proc.stdout)["changed"] == 0
         secret = standin.get_object("secrets", NS, "prometheus-basic-auth")
         ingress = standin.get_object("ingresses", NS, "prometheus")
         prometheus = standin.get_object("prometheuses", NS, "k8s")

@@ -31,7 +31,7 @@ StandinServer = _load("promaccess_standin_loader", HERE.parent / "k8s_standin" /
 
 @pytest.mark.slow
 # Two formats only: every module run imports the kubernetes client (seconds each); the other formats run
-# over the same HTTP path in tests/unit/plugins/module_utils/test__k8s_secret.py.
+# over the same HTTP path in tests/unit/plugins/module_utils/_k8s/test_secret.py.
 @pytest.mark.parametrize("fmt", ["ingress_nginx_auth_file", "prometheus_web_config"])
 def test_playbook_against_standin(fmt, tmp_path):
     from passlib.apache import HtpasswdFile

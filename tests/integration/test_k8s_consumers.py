@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.promaccess.core.plugins.module_utils._hashing import HashPolicy
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_auth_formats import FORMAT_NAMES, get_format
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_secret import BasicAuthSecretBackend
-from ansible_collections.promaccess.core.plugins.module_utils._users import reconcile
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import reconcile
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES, get_format
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.secret import BasicAuthSecretBackend
 
 HERE = Path(__file__).resolve().parent
 KUBERNETES_VERSION = "1.33.0"  # one of kubernetes_validate.utils.all_versions() in kubernetes-validate 1.37.0

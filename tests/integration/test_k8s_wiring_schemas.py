@@ -25,8 +25,8 @@ import yaml
 
 import _operator_schemas as operator_schemas  # tests/integration is on sys.path (conftest.py)
 
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_scrape_auth import ScrapeAuthBackend
-from ansible_collections.promaccess.core.plugins.module_utils._k8s_wiring import (
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.scrape_auth import ScrapeAuthBackend
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.wiring import (
     IngressAuthBackend,
     PrometheusUrlBackend,
     PrometheusWorkloadBackend,

@@ -35,8 +35,8 @@ import yaml
 
 from promaccess_k8s_role_helpers import StandinServer
 
-from ansible_collections.promaccess.core.plugins.module_utils import _age
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+from ansible_collections.promaccess.core.plugins.module_utils._store import age
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -205,7 +205,7 @@ def fleet(tmp_path_factory):
                 env=env, capture_output=True, text=True, timeout=900, check=False, cwd=str(tmp))
 
         def store():
-            ids = _age.read_identities(str(tmp / "operator-key.txt"))
+            ids = age.read_identities(str(tmp / "operator-key.txt"))
             return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
 
         yield {"tmp": tmp, "standin": standin, "target": target, "play": play, "store": store,

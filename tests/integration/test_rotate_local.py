@@ -17,8 +17,8 @@ import yaml
 from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
 from test_provision_local import curl_status, recap  # noqa: E402
 
-from ansible_collections.promaccess.core.plugins.module_utils import _age
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import CredentialStore
+from ansible_collections.promaccess.core.plugins.module_utils._store import age
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def playbook(env, state, name, *args):
 
 
 def store(state):
-    ids = _age.read_identities(str(state / "operator-key.txt"))
+    ids = age.read_identities(str(state / "operator-key.txt"))
     return CredentialStore(str(state / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
 
 

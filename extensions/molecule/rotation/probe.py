@@ -33,9 +33,10 @@ def _import_store():
         if entry and entry not in sys.path:
             sys.path.append(entry)
     # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.promaccess.core.plugins.module_utils import _age, _credstore
+    from ansible_collections.promaccess.core.plugins.module_utils._store import age
+    from ansible_collections.promaccess.core.plugins.module_utils._store import credstore
 
-    return _age, _credstore
+    return age, credstore
 
 
 def fingerprint(username: str) -> str:

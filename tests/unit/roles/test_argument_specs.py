@@ -1,7 +1,7 @@
 """Every role's meta/argument_specs.yml declares exactly the variables of its defaults, with the same defaults.
 
-Declared interfaces that drift from the code are what STYLE.md tells us to avoid: an option documented but never
-read, or a default in one place and another in the other.
+An interface that drifts from the code misleads whoever reads it: an option documented but never read, or a
+default in one place and another in the other. This test keeps the two in step.
 """
 
 from __future__ import annotations

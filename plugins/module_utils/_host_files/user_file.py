@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend shared by modules that keep a set of users in one local file. Private to promaccess.core.
+
+A backend reads the file, reconciles the wanted users with it, renders the new text, and writes it only when
+the users changed, through a staged 0600 file that a subclass may validate first. It uses only
+``module.params``, ``module.check_mode``, ``module._diff`` and the file helpers of AnsibleModule, so tests can
+drive it with a stand-in module.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
+    DEFAULT_SECRET_MODE,
+    FileWriteError,
+    install_file,
+    read_file,
+    staged_file,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import (
+    UserError,
+    describe_users,
+    reconcile,
+)
+
+
+class UserFileError(Exception):
+    """Anything that stops a user file from being updated; the message never holds a secret."""
+
+
+class UserFileBackend:
+    """Subclasses implement ``parse``, ``render`` and optionally ``validate``."""
+
+    #: Hash schemes the consumer of the file can read; None for any.
+    allowed_hash_schemes: tuple[str, ...] | None = None
+    scheme = "bcrypt"
+
+    def __init__(self, module):
+        self.module = module
+        self.path = module.params["path"]
+        self.result: dict = {"path": self.path, "changed": False}
+
+    # -- to be provided by subclasses ----------------------------------------------------------------------
+    def parse(self, text: str):
+        """Return (document, users) where users is an ordered name -> hash map."""
+        raise NotImplementedError
+
+    def render(self, document, users: dict[str, str]) -> str:
+        raise NotImplementedError
+
+    def validate(self, staged_path: str) -> None:
+        """Raise UserFileError when the staged file must not replace the current one."""
+
+    def check_existing(self, document, wanted: list[dict]) -> None:
+        """Raise UserFileError for an existing file the wanted change cannot be applied to."""
+
+    # -- the shared flow -----------------------------------------------------------------------------------
+    def policy(self) -> HashPolicy:
+        try:
+            return HashPolicy(self.scheme, self.module.params["bcrypt_rounds"], self.module.params["rehash"])
+        except HashingError as exc:
+            raise UserFileError(str(exc)) from exc
+
+    def file_args(self) -> dict:
+        args = self.module.load_file_common_arguments(self.module.params)
+        if args.get("mode") is None:
+            args["mode"] = DEFAULT_SECRET_MODE
+        return args
+
+    def run(self) -> dict:
+        policy = self.policy()
+        try:
+            raw = read_file(self.path)
+        except FileWriteError as exc:
+            raise UserFileError(str(exc)) from exc
+        if raw is None:
+            if not self.module.params["create"]:
+                raise UserFileError("%s does not exist and create=false" % self.path)
+            if os.path.isdir(os.path.dirname(os.path.abspath(self.path))) is False:
+                raise UserFileError("cannot create %s: its directory does not exist" % self.path)
+        try:
+            text = raw.decode("utf-8") if raw is not None else ""
+        except UnicodeDecodeError as exc:
+            raise UserFileError("%s is not valid UTF-8 text (byte %d)" % (self.path, exc.start)) from exc
+        document, existing = self.parse(text)
+        wanted = self.module.params["users"]
+        self.check_existing(document, wanted)
+        try:
+            outcome = reconcile(
+                existing, wanted, policy, self.module.params["exclusive"], self.allowed_hash_schemes
+            )
+        except UserError as exc:
+            raise UserFileError(str(exc)) from exc
+
+        changed = outcome.changed or raw is None
+        self.result.update(outcome.as_result())
+        self.result["hash_operations"] = policy.hash_operations
+        self.result["verify_operations"] = policy.verify_operations
+        if self.module._diff:
+            self.result["diff"] = {
+                "before_header": "%s (users)" % self.path,
+                "after_header": "%s (users)" % self.path,
+                "before": describe_users(existing) if raw is not None else "",
+                "after": describe_users(outcome.users),
+            }
+        file_args = self.file_args()
+        content = self.render(document, outcome.users).encode("utf-8") if changed else None
+        if content is not None and not self.module.check_mode:
+            try:
+                if self.module.params["backup"] and raw is not None:
+                    self.result["backup_file"] = self.module.backup_local(self.path)
+                with staged_file(self.path, content) as staged:
+                    self.validate(staged)
+                    install_file(self.module, staged, self.path, file_args)
+            except FileWriteError as exc:
+                raise UserFileError(str(exc)) from exc
+        if raw is not None or not self.module.check_mode:
+            changed = self.module.set_fs_attributes_if_different(file_args, changed)
+        self.result["changed"] = changed
+        return self.result

@@ -1,0 +1,562 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) promaccess.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The age-encrypted credential store on the controller. Private to promaccess.core.
+
+One YAML document per environment, encrypted with age and decrypted in memory only::
+
+    version: 1
+    grants:
+      team-a:
+        username: <64 random characters>
+        password: <64 random characters>
+        password_hash: $2y$12$...          # canonical bcrypt hash: hosts compare strings, no bcrypt work
+        minted_at: '2026-01-02T03:04:05Z'  # UTC, ISO 8601
+
+A rotation in progress adds ``rotation: {phase, started_at, updated_at, pending | retired}`` (phases in
+ROTATION_PHASES; ``pending`` is the new credential until it becomes current, ``retired`` the old one while hosts
+remove it) and a finished one ``rotated_at``. A revoked grant keeps ``revoked_at`` with its user name and hash
+(so audits can find it left on a host); its password stays only until ``revocation_verified_at``. See
+docs/credential_store.md. Keys of a grant that this version does not know are kept as they are.
+
+Updates happen under an exclusive ``fcntl`` lock on ``<store>.lock``: the store is read again under the lock,
+changed, encrypted, checked to decrypt with the operator identity, staged in a 0600 file beside the
+store and renamed over it, so two runs at once never lose an update and a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import fcntl
+import os
+import time
+
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
+from ansible_collections.promaccess.core.plugins.module_utils._common.names import check_grant_name
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
+    SAFE_DUMPER,
+    SAFE_LOADER,
+    YAML_IMPORT_ERROR,
+    yaml,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._store.age import (
+    AgeError,
+    Identities,
+    Recipient,
+    decrypt,
+    encrypt,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._store.credentials import (
+    CredentialError,
+    check_field,
+    mint,
+)
+
+STORE_VERSION = 1
+STORE_BCRYPT_ROUNDS = 12
+LOCK_POLL_SECONDS = 0.05
+
+
+#: The keys of one credential in the store.
+CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at")
+#: Phases of a rotation in progress, in order. minted: the new credential is in the store only; added: every
+#: host and cluster holds old and new and was verified with the new one; handed_off: the new hand-off file is
+#: written; revoking: the new credential is current, the old one (retired) is being removed from the hosts.
+ROTATION_PHASES = ("minted", "added", "handed_off", "revoking")
+#: What rotation_step() can be asked for: start (mint), each later phase, then finished.
+ROTATION_TARGETS = ("started", "added", "handed_off", "revoking", "finished")
+
+
+class CredentialStoreError(Exception):
+    """A store that cannot be read or updated. The message names the store and grant, never a secret."""
+
+
+def now_utc() -> str:
+    """The current time in UTC as ISO 8601 with a Z suffix, to the second."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return stamp.isoformat().replace("+00:00", "Z")
+
+
+def check_grant(grant) -> None:
+    check_grant_name(grant, CredentialStoreError)
+
+
+def _credential(source, role: str) -> dict | None:
+    if not isinstance(source, dict) or not isinstance(source.get("username"), str):
+        return None
+    out = {key: source.get(key) for key in CREDENTIAL_KEYS}
+    out["role"] = role
+    return out
+
+
+def grant_view(grant: str, record: dict) -> dict:
+    """What a grant's record means for hosts and checks (no I/O): which credentials are valid, which refused.
+
+    ``valid``: credentials every host must accept (current first, then a rotation's new one from phase
+    ``added`` on, once every host holds it); ``present``: credentials hosts are to hold, the valid ones plus,
+    in phase ``minted``, the new one still being added (a host accepts it once its own batch ran, so it is
+    checked there, but no one may count on it yet); ``refused``: credentials hosts must turn away (a rotation's
+    retired one, all of a revoked grant's); ``users``: the entries for the user-file modules (present ones by
+    hash, refused ones absent); ``handoff``: the credential the grantee is to hold now.
+
+    Which credential a consumer sends is decided here, once: ``consumer``, for a consumer on the same host as
+    the user file it is checked against (the self-scrape job), is the newest present one (its own host added the
+    new one in the same pass); ``fleet_consumer``, for a consumer whose targets are spread over the fleet (a
+    ServiceMonitor), is the newest valid one: every target accepts it.
+    """
+    rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else None
+    phase = rotation.get("phase") if rotation else None
+    current = _credential(record, "current")
+    pending = _credential(rotation.get("pending"), "pending") if rotation else None
+    retired = _credential(rotation.get("retired"), "retired") if rotation else None
+    if record.get("revoked_at"):
+        status = "revoked"
+        valid, present = [], []
+        refused = [dict(c, role="revoked") for c in (current, pending, retired) if c is not None]
+    else:
+        status = "rotating" if rotation else "active"
+        valid = [c for c in (current, pending if phase in ("added", "handed_off") else None) if c]
+        present = [c for c in (current, pending if phase in ("minted", "added", "handed_off") else None) if c]
+        refused = [retired] if retired is not None and phase == "revoking" else []
+    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in present]
+    users += [{"name": c["username"], "state": "absent"} for c in refused]
+    if status == "revoked":
+        handoff = None
+    elif phase in ("added", "handed_off") and pending is not None:  # every host accepts it from "added" on
+        handoff = pending
+    else:
+        handoff = current
+    return {
+        "grant": grant,
+        "status": status,
+        "phase": phase,
+        "minted_at": record.get("minted_at"),
+        "rotated_at": record.get("rotated_at"),
+        "revoked_at": record.get("revoked_at"),
+        "valid": valid,
+        "present": present,
+        "refused": refused,
+        "users": users,
+        "handoff": handoff,
+        "consumer": present[-1] if present else None,
+        "fleet_consumer": valid[-1] if valid else None,
+    }
+
+
+def summary(view: dict) -> dict:
+    """The non-secret facts of a grant view: status, phase and dates."""
+    rotation = view.get("rotation") if isinstance(view.get("rotation"), dict) else {}
+    return {
+        "status": view.get("status"),
+        "phase": view.get("phase"),
+        "minted_at": view.get("minted_at"),
+        "rotated_at": view.get("rotated_at"),
+        "revoked_at": view.get("revoked_at"),
+        "started_at": rotation.get("started_at"),
+    }
+
+
+class CredentialStore:
+    """Get-or-mint access to one store file."""
+
+    def __init__(
+        self,
+        path: str,
+        identities: Identities,
+        recipients: list[Recipient],
+        armor: bool = True,
+        policy: HashPolicy | None = None,
+        lock_timeout: float = 60.0,
+        dry_run: bool = False,
+    ):
+        self.path = path
+        self.identities = identities
+        self.recipients = recipients
+        self.armor = armor
+        self.policy = policy or HashPolicy("bcrypt", STORE_BCRYPT_ROUNDS)
+        if YAML_IMPORT_ERROR is not None:
+            raise CredentialStoreError("the credential store needs the 'PyYAML' Python package")
+        self.lock_timeout = lock_timeout
+        #: Check mode: work out every change but never write the store.
+        self.dry_run = dry_run
+        self.lock_path = path + ".lock"
+        #: What the last get() did: found, minted, supplied (caller's credential stored) or completed.
+        self.last_action: str | None = None
+        #: What get_many() did per grant.
+        self.actions: dict = {}
+        self.writes = 0
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def read(self) -> dict:
+        """The decrypted document; an empty one when the file does not exist yet."""
+        try:
+            raw = read_file(self.path)
+        except FileWriteError as exc:
+            raise CredentialStoreError(str(exc)) from exc
+        if raw is None:
+            return {"version": STORE_VERSION, "grants": {}}
+        try:
+            plaintext = decrypt(raw, self.identities, "credential store %s" % self.path)
+        except AgeError as exc:
+            raise CredentialStoreError(str(exc)) from exc
+        try:
+            document = yaml.load(plaintext.decode("utf-8"), Loader=SAFE_LOADER)  # nosec B506 - a safe loader
+        except UnicodeDecodeError as exc:
+            raise CredentialStoreError("credential store %s does not decrypt to UTF-8 text" % self.path) from exc
+        except yaml.YAMLError as exc:
+            # The YAML error text quotes the offending line, which may hold a password: give the position only.
+            mark = getattr(exc, "problem_mark", None)
+            where = " at line %d column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+            raise CredentialStoreError("credential store %s is not valid YAML%s" % (self.path, where)) from None
+        return self._check_document(document)
+
+    def _check_document(self, document) -> dict:
+        if document is None:
+            document = {}
+        if not isinstance(document, dict):
+            raise CredentialStoreError("credential store %s must hold a mapping with a 'grants' key" % self.path)
+        version = document.setdefault("version", STORE_VERSION)
+        if version != STORE_VERSION:
+            raise CredentialStoreError(
+                "credential store %s has version %r; this collection reads version %d"
+                % (self.path, version, STORE_VERSION)
+            )
+        grants = document.setdefault("grants", {})
+        if grants is None:
+            grants = document["grants"] = {}
+        if not isinstance(grants, dict):
+            raise CredentialStoreError("credential store %s: 'grants' must be a mapping of grant names" % self.path)
+        for name, record in grants.items():
+            if not isinstance(record, dict):
+                raise CredentialStoreError("credential store %s: grant %r must be a mapping" % (self.path, name))
+            minted_at = record.get("minted_at")
+            if isinstance(minted_at, datetime.datetime):  # written by hand without quotes
+                if minted_at.tzinfo is not None:
+                    minted_at = minted_at.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                record["minted_at"] = minted_at.replace(microsecond=0).isoformat() + "Z"
+        return document
+
+    # -- get or mint ---------------------------------------------------------------------------------------
+    def _needs_update(self, record, username: str | None, password: str | None) -> bool:
+        if not isinstance(record, dict):
+            return True
+        if not isinstance(record.get("username"), str) or not isinstance(record.get("password"), str):
+            return True
+        if username is not None and record["username"] != username:
+            return True
+        if password is not None and record["password"] != password:
+            return True
+        hashed = record.get("password_hash")
+        if not isinstance(hashed, str) or identify(hashed).scheme != "bcrypt":
+            return True
+        return not isinstance(record.get("minted_at"), str)
+
+    def get(
+        self,
+        grant: str,
+        username: str | None = None,
+        password: str | None = None,
+        create: bool = True,
+        allow_revoked: bool = False,
+    ) -> dict:
+        """Return the grant's record (username, password, password_hash, minted_at), minting it when missing.
+
+        A caller-supplied ``username`` or ``password`` replaces the stored one (and is hashed once); what is
+        not supplied is minted when the grant is new. A record missing its hash or date is completed.
+        """
+        check_grant(grant)
+        try:
+            for field, value in (("username", username), ("password", password)):
+                if value is not None:
+                    check_field(field, value, "grant %r" % grant)
+        except CredentialError as exc:
+            raise CredentialStoreError(str(exc)) from exc
+
+        record = self.read()["grants"].get(grant)
+        if isinstance(record, dict) and record.get("revoked_at"):
+            if allow_revoked and username is None and password is None:
+                self.last_action = "found"
+                return self._public(grant, record)
+            raise CredentialStoreError(
+                "grant %r was revoked at %s (credential store %s); remove it from the grants, or grant access "
+                "again under a new grant name" % (grant, record["revoked_at"], self.path)
+            )
+        if isinstance(record, dict) and record.get("rotation") and (username is not None or password is not None):
+            raise CredentialStoreError(
+                "grant %r is being rotated (phase %s); finish the rotation before setting its credential"
+                % (grant, (record.get("rotation") or {}).get("phase"))
+            )
+        if not self._needs_update(record, username, password):
+            self.last_action = "found"
+            return self._public(grant, record)
+        if record is None and not create:
+            raise CredentialStoreError("grant %r is not in credential store %s and create=false" % (grant, self.path))
+
+        with self._locked():
+            document = self.read()  # again, under the lock: another run may have added the grant meanwhile
+            grants = document["grants"]
+            record = grants.get(grant)
+            if not self._needs_update(record, username, password):
+                self.last_action = "found"
+                return self._public(grant, record)
+            if record is None and not create:
+                raise CredentialStoreError(
+                    "grant %r is not in credential store %s and create=false" % (grant, self.path)
+                )
+            record = self._updated(grant, record, username, password)
+            grants[grant] = record
+            self._save(document)
+        return self._public(grant, record)
+
+    def get_many(self, grants: list, create: bool = True, allow_revoked: bool = False) -> list[dict]:
+        """get() for several grants without caller-supplied credentials: one read of the store for all of them,
+        and one locked update (one write) for those that must be minted or completed.
+
+        ``actions`` maps each grant to what was done (found, minted, completed), as last_action does for get().
+        """
+        for grant in grants:
+            check_grant(grant)
+        self.actions = {}
+        found, todo = {}, []
+        records = self.read()["grants"]
+        for grant in dict.fromkeys(grants):
+            public = self._found(grant, records.get(grant), create, allow_revoked)
+            if public is None:
+                todo.append(grant)
+            else:
+                found[grant] = public
+        if todo:
+            with self._locked():
+                document = self.read()  # again, under the lock: another run may have minted some meanwhile
+                changed = False
+                for grant in todo:
+                    record = document["grants"].get(grant)
+                    public = self._found(grant, record, create, allow_revoked)
+                    if public is None:
+                        record = document["grants"][grant] = self._updated(grant, record, None, None)
+                        self.actions[grant] = self.last_action
+                        public = self._public(grant, record)
+                        changed = True
+                    found[grant] = public
+                if changed:
+                    self._save(document)
+        return [found[grant] for grant in grants]
+
+    def _found(self, grant: str, record, create: bool, allow_revoked: bool) -> dict | None:
+        """The public view of a record that needs no update, None when it must be minted or completed."""
+        if isinstance(record, dict) and record.get("revoked_at"):
+            if allow_revoked:
+                self.actions[grant] = "found"
+                return self._public(grant, record)
+            raise CredentialStoreError(
+                "grant %r was revoked at %s (credential store %s); remove it from the grants, or grant access "
+                "again under a new grant name" % (grant, record["revoked_at"], self.path)
+            )
+        if not self._needs_update(record, None, None):
+            self.actions[grant] = "found"
+            return self._public(grant, record)
+        if record is None and not create:
+            raise CredentialStoreError("grant %r is not in credential store %s and create=false" % (grant, self.path))
+        return None
+
+    def _updated(self, grant: str, record, username: str | None, password: str | None) -> dict:
+        new = dict(record) if isinstance(record, dict) else {}
+        old_user, old_password = new.get("username"), new.get("password")
+        complete = isinstance(old_user, str) and isinstance(old_password, str)
+        new_user = username if username is not None else (old_user if isinstance(old_user, str) else mint())
+        new_password = password if password is not None else (old_password if isinstance(old_password, str) else mint())
+        replaced = not complete or new_user != old_user or new_password != old_password
+        try:
+            check_field("username", new_user, "grant %r" % grant)
+            check_field("password", new_password, "grant %r" % grant)
+            if replaced or not isinstance(new.get("password_hash"), str) or identify(new["password_hash"]).scheme != "bcrypt":
+                new["password_hash"] = self.policy.hash(grant, new_password)
+        except (CredentialError, HashingError) as exc:
+            raise CredentialStoreError(str(exc)) from exc
+        new["username"] = new_user
+        new["password"] = new_password
+        if replaced or not isinstance(new.get("minted_at"), str):
+            new["minted_at"] = now_utc()
+        if record is None:
+            self.last_action = "supplied" if (username is not None or password is not None) else "minted"
+        else:
+            self.last_action = "supplied" if replaced else "completed"
+        ordered = {key: new[key] for key in ("username", "password", "password_hash", "minted_at")}
+        ordered.update((key, value) for key, value in new.items() if key not in ordered)
+        return ordered
+
+    @staticmethod
+    def _public(grant: str, record: dict) -> dict:
+        out = dict(record)
+        out.update(grant_view(grant, record))
+        return out
+
+    # -- rotation and revocation ---------------------------------------------------------------------------
+    def _transition(self, grant: str, step) -> dict:
+        """Apply ``step(grant, record) -> bool`` to the grant under the lock; save when it changed something."""
+        check_grant(grant)
+        with self._locked():
+            document = self.read()
+            record = document["grants"].get(grant)
+            if not isinstance(record, dict) or not isinstance(record.get("username"), str):
+                raise CredentialStoreError("grant %r is not in credential store %s" % (grant, self.path))
+            if step(grant, record):
+                record["rotation"] = record.get("rotation") or None
+                if record["rotation"] is None:
+                    del record["rotation"]
+                self._save(document)
+                self.last_action = "changed"
+            else:
+                self.last_action = "unchanged"
+        return self._public(grant, record)
+
+    def rotation_step(self, grant: str, target: str) -> dict:
+        """Move a grant's rotation forward to ``target`` (one of ROTATION_TARGETS); a no-op when already there.
+
+        ``started`` mints the new credential (one bcrypt hash) unless a rotation is already in progress, which is
+        then resumed. Each later target needs the one before it: a phase is never skipped, so a run that failed
+        half-way cannot mark hosts as done that never got the new credential.
+        """
+        if target not in ROTATION_TARGETS:
+            raise CredentialStoreError("unknown rotation step %r; expected one of %s" % (target, ", ".join(ROTATION_TARGETS)))
+        return self._transition(grant, lambda name, record: self._rotate(name, record, target))
+
+    def _rotate(self, grant: str, record: dict, target: str) -> bool:
+        if record.get("revoked_at"):
+            raise CredentialStoreError("grant %r was revoked at %s and cannot be rotated" % (grant, record["revoked_at"]))
+        rotation = record.get("rotation")
+        phase = rotation.get("phase") if isinstance(rotation, dict) else None
+        if phase is not None and phase not in ROTATION_PHASES:
+            raise CredentialStoreError("grant %r has an unknown rotation phase %r in the store" % (grant, phase))
+        if target == "started":
+            if phase is not None:
+                return False
+            pending = {"username": mint(), "password": mint()}
+            try:
+                pending["password_hash"] = self.policy.hash(grant, pending["password"])
+            except HashingError as exc:
+                raise CredentialStoreError(str(exc)) from exc
+            pending["minted_at"] = now_utc()
+            record["rotation"] = {"phase": "minted", "started_at": now_utc(), "updated_at": now_utc(), "pending": pending}
+            return True
+        if target == "finished" and phase is None:
+            return False
+        if phase is None:
+            raise CredentialStoreError("grant %r has no rotation in progress; start one first" % grant)
+        order = ROTATION_PHASES + ("finished",)
+        have, want = order.index(phase), order.index(target)
+        if want <= have:
+            return False
+        if want != have + 1:
+            raise CredentialStoreError(
+                "grant %r: cannot mark rotation phase %r while it is at %r; the phases in between must complete first"
+                % (grant, target, phase)
+            )
+        if target == "finished":
+            del record["rotation"]
+            record["rotated_at"] = now_utc()
+            return True
+        if target == "revoking":
+            pending = rotation.pop("pending", None)
+            if not isinstance(pending, dict) or not isinstance(pending.get("username"), str):
+                raise CredentialStoreError("grant %r: the rotation has no new credential in the store" % grant)
+            rotation["retired"] = {key: record.get(key) for key in CREDENTIAL_KEYS}
+            for key in CREDENTIAL_KEYS:
+                record[key] = pending.get(key)
+        rotation["phase"] = target
+        rotation["updated_at"] = now_utc()
+        return True
+
+    def revoke(self, grant: str) -> dict:
+        """Mark a grant revoked: none of its credentials is valid any more; hosts are to remove them."""
+
+        def step(_name, record):
+            if record.get("revoked_at"):
+                return False
+            record["revoked_at"] = now_utc()
+            return True
+
+        return self._transition(grant, step)
+
+    def revocation_verified(self, grant: str) -> dict:
+        """Record that every host refuses the revoked grant; its passwords are dropped from the store."""
+
+        def step(name, record):
+            if not record.get("revoked_at"):
+                raise CredentialStoreError("grant %r is not revoked" % name)
+            if record.get("revocation_verified_at"):
+                return False
+            record.pop("password", None)
+            rotation = record.get("rotation")
+            if isinstance(rotation, dict):
+                for key in ("pending", "retired"):
+                    if isinstance(rotation.get(key), dict):
+                        rotation[key].pop("password", None)
+            record["revocation_verified_at"] = now_utc()
+            return True
+
+        return self._transition(grant, step)
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def _save(self, document: dict) -> None:
+        if self.dry_run:
+            return
+        plaintext = yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False).encode("utf-8")
+        try:
+            ciphertext = encrypt(plaintext, self.recipients, self.armor)
+            # Never replace a store with one the operator cannot read back.
+            if decrypt(ciphertext, self.identities, "the new credential store") != plaintext:
+                raise CredentialStoreError("the new credential store did not decrypt to what was written")
+        except AgeError as exc:
+            raise CredentialStoreError(
+                "%s; the store must be encrypted to the public key of the identity that reads it" % exc
+            ) from exc
+        try:
+            with staged_file(self.path, ciphertext) as staged:
+                os.replace(staged, self.path)
+        except (FileWriteError, OSError) as exc:
+            raise CredentialStoreError("cannot write credential store %s: %s" % (self.path, exc)) from exc
+        self.writes += 1
+
+    def _locked(self):
+        return _FileLock(self.lock_path, self.lock_timeout)
+
+
+class _FileLock:
+    """An exclusive ``flock`` on a lock file beside the store, waited for at most ``timeout`` seconds."""
+
+    def __init__(self, path: str, timeout: float):
+        self.path = path
+        self.timeout = timeout
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise CredentialStoreError("cannot open lock file %s: %s" % (self.path, exc.strerror or exc)) from exc
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(self.fd)
+                    raise CredentialStoreError("cannot lock %s: %s" % (self.path, exc.strerror or exc)) from exc
+            if time.monotonic() >= deadline:
+                os.close(self.fd)
+                raise CredentialStoreError(
+                    "timed out after %.0f s waiting for the lock %s held by another run" % (self.timeout, self.path)
+                )
+            time.sleep(LOCK_POLL_SECONDS)
+
+    def __exit__(self, *exc_info):
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+        return False

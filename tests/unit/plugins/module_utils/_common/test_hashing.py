@@ -1,0 +1,150 @@
+"""Unit tests for the hashing policy (real passlib/libpass and bcrypt; low costs keep them fast)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.promaccess.core.plugins.module_utils._common import hashing
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
+
+
+@pytest.mark.parametrize(
+    "hashed, scheme, cost",
+    [
+        ("$2y$05$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt", 5),
+        ("$2b$12$hnf2lssxfm0.i4a.1kvpsovybcfib51vrjgbuyv6kdnytlgwj81ay", "bcrypt", 12),
+        ("$2a$10$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt", 10),
+        ("$apr1$eIYuQBhY$FSoLTeAeTZ7CZuEG.BPaP1", "apr_md5_crypt", None),
+        ("{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "ldap_sha1", None),
+        ("$1$abcdefgh$FSoLTeAeTZ7CZuEG.BPaP1", "md5_crypt", None),
+        ("*0", "unknown", None),
+        ("plaintext", "unknown", None),
+    ],
+)
+def test_identify(hashed, scheme, cost):
+    info = identify(hashed)
+    assert (info.scheme, info.cost) == (scheme, cost)
+
+
+def test_sha512_rounds_identified():
+    policy = HashPolicy("sha512_crypt")
+    hashed = policy.hash("u", "pw")
+    assert hashed.startswith("$6$")
+    assert identify(hashed).describe() == "sha512_crypt (cost 5000)"
+    assert identify("$6$rounds=10000$" + hashed[3:]).cost == 10000
+
+
+@pytest.mark.parametrize("scheme, prefix", [("bcrypt", "$2y$04$"), ("sha512_crypt", "$6$"), ("apr_md5_crypt", "$apr1$")])
+def test_hash_and_verify_count_operations(scheme, prefix):
+    policy = HashPolicy(scheme, bcrypt_rounds=4)
+    hashed = policy.hash("alice", "correct horse")
+    assert hashed.startswith(prefix)
+    assert policy.verify("correct horse", hashed) is True
+    assert policy.verify("wrong", hashed) is False
+    assert (policy.hash_operations, policy.verify_operations) == (1, 2)
+
+
+def test_verify_reads_2a_2b_and_sha1():
+    policy = HashPolicy("bcrypt", bcrypt_rounds=4)
+    h2y = policy.hash("u", "pw")
+    for ident in ("2a", "2b"):
+        assert policy.verify("pw", "$%s$" % ident + h2y[4:]) is True
+    assert policy.verify("test", "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=") is True
+
+
+def test_verify_unknown_scheme_is_none_and_not_counted():
+    policy = HashPolicy()
+    assert policy.verify("pw", "*0") is None
+    assert policy.verify_operations == 0
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("", "must not be empty"),
+        ("a\nb", "newline"),
+        ("a\rb", "newline"),
+        ("a\x00b", "NUL"),
+        ("x" * 73, "73 bytes"),
+        ("é" * 37, "74 bytes"),
+    ],
+)
+def test_bad_passwords_are_refused_without_echoing_them(password, message):
+    policy = HashPolicy("bcrypt", bcrypt_rounds=4)
+    with pytest.raises(HashingError, match=message) as err:
+        policy.hash("alice", password)
+    assert "alice" in str(err.value)
+    if len(password) > 3:
+        assert password not in str(err.value)
+    assert policy.hash_operations == 0
+
+
+def test_72_bytes_is_accepted_for_bcrypt_and_longer_for_sha512():
+    assert HashPolicy("bcrypt", bcrypt_rounds=4).hash("u", "x" * 72).startswith("$2y$")
+    assert HashPolicy("sha512_crypt").hash("u", "x" * 200).startswith("$6$")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(scheme="md5"), "unknown hash scheme"),
+        (dict(bcrypt_rounds=3), "between 4 and 31"),
+        (dict(bcrypt_rounds=32), "between 4 and 31"),
+        (dict(rehash="sometimes"), "rehash"),
+    ],
+)
+def test_bad_policy(kwargs, message):
+    with pytest.raises(HashingError, match=message):
+        HashPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "scheme, rounds, hashed, current",
+    [
+        ("bcrypt", 12, "$2y$12$" + "a" * 53, True),
+        ("bcrypt", 12, "$2y$13$" + "a" * 53, True),
+        ("bcrypt", 12, "$2y$10$" + "a" * 53, False),
+        ("bcrypt", 12, "$apr1$eIYuQBhY$FSoLTeAeTZ7CZuEG.BPaP1", False),
+        ("apr_md5_crypt", 12, "$apr1$eIYuQBhY$FSoLTeAeTZ7CZuEG.BPaP1", True),
+    ],
+)
+def test_is_current(scheme, rounds, hashed, current):
+    assert HashPolicy(scheme, bcrypt_rounds=rounds).is_current(hashed) is current
+
+
+def test_malformed_backend_output_is_never_returned(monkeypatch):
+    """A broken backend (as passlib 1.7.4 with bcrypt 5 in peers' roles) must not yield a '*0' hash."""
+
+    class Broken:
+        @staticmethod
+        def using(**_):
+            return Broken
+
+        @staticmethod
+        def hash(password):
+            del password
+            return "*0"
+
+    monkeypatch.setattr(HashPolicy, "_handler", lambda self, scheme: Broken)
+    with pytest.raises(HashingError, match="malformed hash"):
+        HashPolicy().hash("alice", "pw")
+
+
+def test_missing_backend_gives_clear_error(monkeypatch):
+    def no_backend():
+        raise hashing.passlib_exc.MissingBackendError("bcrypt: no backends available")
+
+    monkeypatch.setattr(hashing.passlib_hash.bcrypt, "get_backend", no_backend)
+    with pytest.raises(HashingError, match="no bcrypt backend could be loaded.*install the 'bcrypt'"):
+        HashPolicy().hash("alice", "pw")
+
+
+@pytest.mark.parametrize("bad", ["", "a:b", "a\nb", "\x00"])
+def test_check_hash_string_refuses_corrupting_values(bad):
+    with pytest.raises(HashingError, match="password_hash"):
+        hashing.check_hash_string("u", bad)
+
+
+def test_check_hash_string_scheme_allow_list():
+    with pytest.raises(HashingError, match="accepts only bcrypt"):
+        hashing.check_hash_string("u", "$apr1$eIYuQBhY$FSoLTeAeTZ7CZuEG.BPaP1", ("bcrypt",))

@@ -1,0 +1,245 @@
+"""Unit tests for the age-encrypted credential store."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
+from ansible_collections.promaccess.core.plugins.module_utils._store import age
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore, CredentialStoreError
+
+
+def _keygen(path):
+    subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
+    return str(path)
+
+
+def _store(path, key, rounds=4):
+    ids = age.read_identities(key)
+    return CredentialStore(str(path), ids, list(ids.public), policy=HashPolicy("bcrypt", rounds))
+
+
+@pytest.fixture
+def key(tmp_path):
+    return _keygen(tmp_path / "key.txt")
+
+
+def test_mint_then_reuse(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    first = store.get("team-a")
+    assert store.last_action == "minted" and store.writes == 1
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", first["username"]) and re.fullmatch(r"[A-Za-z0-9]{64}", first["password"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first["minted_at"])
+    assert HashPolicy().verify(first["password"], first["password_hash"]) is True
+    raw = (tmp_path / "s.age").read_bytes()
+    assert raw.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    assert first["password"].encode() not in raw and first["username"].encode() not in raw
+    assert (tmp_path / "s.age").stat().st_mode & 0o777 == 0o600
+
+    again = _store(tmp_path / "s.age", key)
+    policy = again.policy
+    assert again.get("team-a") == first
+    assert again.last_action == "found" and again.writes == 0
+    assert policy.hash_operations == 0 and policy.verify_operations == 0  # no bcrypt work on reuse
+    assert (tmp_path / "s.age").read_bytes() == raw
+
+
+def test_supplied_credential_replaces_and_keeps_other_fields(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get("team-a")
+    doc = store.read()
+    doc["grants"]["team-a"]["note"] = {"kept": "as is"}
+    store._save(doc)
+    got = store.get("team-a", password="a-supplied-password")
+    assert store.last_action == "supplied" and got["password"] == "a-supplied-password"
+    assert got["note"] == {"kept": "as is"}
+    assert HashPolicy().verify("a-supplied-password", got["password_hash"]) is True
+    store.get("team-a", password="a-supplied-password")
+    assert store.last_action == "found"
+
+
+def test_store_written_by_age_cli_is_read_and_completed(tmp_path, key):
+    pub = age.read_identities(key).public[0].canonical
+    doc = "grants:\n  team-c:\n    username: cliuser\n    password: clipassword\n    minted_at: 2024-01-02T03:04:05Z\n"
+    subprocess.run(["age", "-r", pub, "-o", str(tmp_path / "cli.age")], input=doc.encode(), check=True)
+    store = _store(tmp_path / "cli.age", key)
+    got = store.get("team-c")
+    assert (got["username"], got["password"], got["minted_at"]) == ("cliuser", "clipassword", "2024-01-02T03:04:05Z")
+    assert store.last_action == "completed" and got["password_hash"].startswith("$2y$04$")
+    out = subprocess.run(["age", "-d", "-i", key, str(tmp_path / "cli.age")], check=True, capture_output=True).stdout
+    assert yaml.safe_load(out)["grants"]["team-c"]["password_hash"] == got["password_hash"]
+
+
+def test_wrong_identity_and_bad_yaml_fail_cleanly(tmp_path, key):
+    _store(tmp_path / "s.age", key).get("team-a")
+    other = _keygen(tmp_path / "other.txt")
+    with pytest.raises(CredentialStoreError, match="cannot decrypt credential store .*other.txt"):
+        _store(tmp_path / "s.age", other).get("team-a")
+    pub = age.read_identities(key).public[0].canonical
+    subprocess.run(["age", "-r", pub, "-o", str(tmp_path / "bad.age")], input=b"grants: [secretvalue: x: y\n", check=True)
+    with pytest.raises(CredentialStoreError) as err:
+        _store(tmp_path / "bad.age", key).get("team-a")
+    assert "not valid YAML at line" in str(err.value) and "secretvalue" not in str(err.value)
+
+
+def test_create_false(tmp_path, key):
+    with pytest.raises(CredentialStoreError, match="'team-z' is not in credential store"):
+        _store(tmp_path / "s.age", key).get("team-z", create=False)
+    assert not (tmp_path / "s.age").exists()
+
+
+def test_refuses_recipients_the_identity_cannot_read(tmp_path, key):
+    other = _keygen(tmp_path / "other.txt")
+    ids = age.read_identities(key)
+    store = CredentialStore(str(tmp_path / "s.age"), ids, age.read_identities(other).public)
+    with pytest.raises(CredentialStoreError, match="must be encrypted to the public key of the identity"):
+        store.get("team-a")
+    assert not (tmp_path / "s.age").exists()
+
+
+def _worker(args):
+    path, key, grant = args
+    return _store(path, key).get(grant)["password"]
+
+
+def test_concurrent_runs_lose_no_update(tmp_path, key):
+    path = str(tmp_path / "s.age")
+    grants = ["grant-%d" % i for i in range(8)]
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        passwords = pool.map(_worker, [(path, key, g) for g in grants] * 2)
+    stored = _store(path, key).read()["grants"]
+    assert sorted(stored) == grants
+    # both lookups of each grant, racing, got the same credential
+    assert passwords[: len(grants)] == passwords[len(grants):]
+    assert [stored[g]["password"] for g in grants] == passwords[: len(grants)]
+
+
+# -- rotation and revocation ------------------------------------------------------------------------------------
+
+
+def _names(view, key):
+    return [(c["role"], c["username"]) for c in view[key]]
+
+
+def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    old = store.get("team-a")
+    policy = store.policy
+    hashes_before = policy.hash_operations
+
+    view = store.rotation_step("team-a", "started")
+    assert store.last_action == "changed" and view["status"] == "rotating" and view["phase"] == "minted"
+    assert policy.hash_operations == hashes_before + 1  # exactly one bcrypt hash for the new credential
+    new = view["rotation"]["pending"]
+    assert new["username"] != old["username"] and new["password"] != old["password"]
+    # Hosts get the new one now, but only once every host has it does the store call it valid.
+    assert _names(view, "present") == [("current", old["username"]), ("pending", new["username"])]
+    assert _names(view, "valid") == [("current", old["username"])]
+    assert view["refused"] == [] and view["handoff"]["username"] == old["username"]
+    assert view["consumer"]["username"] == new["username"]
+    assert [u["state"] for u in view["users"]] == ["present", "present"]
+
+    # Starting again resumes: no new credential, no hash, no write.
+    writes = store.writes
+    again = store.rotation_step("team-a", "started")
+    assert store.last_action == "unchanged" and store.writes == writes
+    assert again["rotation"]["pending"]["username"] == new["username"] and policy.hash_operations == hashes_before + 1
+
+    # A phase cannot be skipped.
+    with pytest.raises(CredentialStoreError, match="phases in between"):
+        store.rotation_step("team-a", "revoking")
+    added = store.rotation_step("team-a", "added")
+    assert added["phase"] == "added" and added["handoff"]["username"] == new["username"]  # on every host now
+    assert _names(added, "valid") == [("current", old["username"]), ("pending", new["username"])]
+    handed = store.rotation_step("team-a", "handed_off")
+    assert handed["handoff"]["username"] == new["username"]  # the grantee now holds the new one
+
+    swapped = store.rotation_step("team-a", "revoking")
+    assert swapped["username"] == new["username"] and swapped["password"] == new["password"]
+    assert _names(swapped, "valid") == [("current", new["username"])]
+    assert _names(swapped, "refused") == [("retired", old["username"])]
+    assert swapped["users"][-1] == {"name": old["username"], "state": "absent"}
+    # Marking an earlier phase now is a no-op, not a step back.
+    assert store.rotation_step("team-a", "added")["phase"] == "revoking"
+
+    done = store.rotation_step("team-a", "finished")
+    assert done["status"] == "active" and "rotation" not in done and done["rotated_at"]
+    assert _names(done, "valid") == [("current", new["username"])] and done["refused"] == []
+    assert policy.hash_operations == hashes_before + 1
+    # A fresh reader sees the same.
+    assert _store(tmp_path / "s.age", key).get("team-a")["username"] == new["username"]
+    assert store.rotation_step("team-a", "finished")["status"] == "active" and store.last_action == "unchanged"
+
+
+def test_rotation_refusals(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    with pytest.raises(CredentialStoreError, match="not in credential store"):
+        store.rotation_step("nobody", "started")
+    store.get("team-a")
+    with pytest.raises(CredentialStoreError, match="no rotation in progress"):
+        store.rotation_step("team-a", "added")
+    with pytest.raises(CredentialStoreError, match="unknown rotation step"):
+        store.rotation_step("team-a", "sideways")
+    store.rotation_step("team-a", "started")
+    with pytest.raises(CredentialStoreError, match="being rotated"):
+        store.get("team-a", password="x" * 20)
+
+
+def test_revocation_keeps_name_and_hash_drops_password_when_verified(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    cred = store.get("team-b")
+    store.rotation_step("team-b", "started")  # a rotation in progress is revoked too
+    view = store.revoke("team-b")
+    assert view["status"] == "revoked" and view["valid"] == [] and view["handoff"] is None
+    assert [c["role"] for c in view["refused"]] == ["revoked", "revoked"]
+    assert all(u["state"] == "absent" for u in view["users"]) and len(view["users"]) == 2
+    assert store.revoke("team-b")["revoked_at"] == view["revoked_at"] and store.last_action == "unchanged"
+    with pytest.raises(CredentialStoreError, match="was revoked"):
+        store.get("team-b")  # never minted again silently
+    with pytest.raises(CredentialStoreError, match="cannot be rotated"):
+        store.rotation_step("team-b", "started")
+    assert store.get("team-b", allow_revoked=True)["refused"][0]["password"] == cred["password"]
+
+    verified = store.revocation_verified("team-b")
+    assert verified["revocation_verified_at"] and "password" not in verified
+    assert all(c["password"] is None for c in verified["refused"])
+    assert verified["refused"][0]["username"] == cred["username"]
+    assert verified["refused"][0]["password_hash"] == cred["password_hash"]
+    raw = yaml.safe_dump(store.read())
+    assert cred["password"] not in raw
+    with pytest.raises(CredentialStoreError, match="is not revoked"):
+        store.revocation_verified("internal" if store.get("internal") else "x")
+
+
+def test_get_many_reads_once_and_mints_the_missing_in_one_write(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    first = store.get("team-a")
+    reads = []
+    original = store.read
+    store.read = lambda: reads.append(1) or original()
+    out = store.get_many(["team-b", "team-a", "team-c", "team-b"])
+    assert [o["grant"] for o in out] == ["team-b", "team-a", "team-c", "team-b"] and out[0] == out[3]
+    assert out[1] == first and store.actions == {"team-a": "found", "team-b": "minted", "team-c": "minted"}
+    assert store.writes == 2 and len(reads) == 2  # one read for all, one under the lock; one write for both
+    assert store.policy.hash_operations == 3  # team-a once, then team-b and team-c once each
+    reads.clear()
+    again = _store(tmp_path / "s.age", key)
+    assert again.get_many(["team-a", "team-b", "team-c"]) == [first, out[0], out[2]] and again.writes == 0
+    assert again.policy.hash_operations == 0 and again.get("team-c") == out[2]
+
+
+def test_get_many_refuses_revoked_and_unknown_like_get(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get_many(["team-a", "team-b"])
+    store.revoke("team-b")
+    with pytest.raises(CredentialStoreError, match="'team-b' was revoked"):
+        store.get_many(["team-a", "team-b"])
+    assert store.get_many(["team-b"], allow_revoked=True)[0]["status"] == "revoked"
+    with pytest.raises(CredentialStoreError, match="'team-x' is not in credential store"):
+        store.get_many(["team-a", "team-x"], create=False)
+    assert "team-x" not in store.read()["grants"]
