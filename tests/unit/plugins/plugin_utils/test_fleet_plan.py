@@ -12,7 +12,7 @@ import pytest
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
-from ansible_collections.promaccess.core.plugins.module_utils._credstore import grant_view
+from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as fp
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import PlanError, plan_fleet
 
