@@ -28,9 +28,13 @@ with Ansible's own inventory pattern engine, once per distinct pattern list.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
+from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
+    UrlError,
+    check_http_url,
+    check_prefix_consistency,
+    external_path,
+)
 
 AUTH_KINDS = ("native", "nginx", "both", "scrape")
 DEFAULT_AUTH = "both"
@@ -159,11 +163,6 @@ def _settings(where: str, spec: dict, given: dict) -> dict:
     return out
 
 
-def _http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -249,14 +248,15 @@ def host_settings(host: str, given: dict) -> dict:
     if not url and s["promaccess_public_host"]:
         url = s["promaccess_external_url"] = "http://" + s["promaccess_public_host"] + s["external_url_suffix"]
     if url:
-        if not _http_url(url):
-            raise PlanError("%s: promaccess_external_url must be an http(s) URL (got %r)" % (host, url))
-        if "nginx" in modes and (urlsplit(url).path or "/") != location:
+        check_http_url(url, "%s: promaccess_external_url" % host, PlanError)
+        if "nginx" in modes and check_prefix_consistency(url, "/", location):
             raise PlanError(
                 "%s: promaccess_external_url %r: behind nginx its path must be the nginx location "
-                "(promaccess_nginx_location %r)" % (host, url, location)
+                "(promaccess_nginx_location %r): %s" % (host, url, location,
+                                                        "; ".join(check_prefix_consistency(url, "/", location)))
             )
-    s["route_prefix"] = "/" if "nginx" in modes else ((urlsplit(url).path or "/") if url else "/")
+    # Behind nginx the location is stripped (proxy_pass to /), so Prometheus serves at /.
+    s["route_prefix"] = "/" if "nginx" in modes or not url else external_path(url).rstrip("/") + "/"
     if s["promaccess_report_web_config"] is None:
         s["promaccess_report_web_config"] = s["prometheus_basic_auth_web_config"]
     if s["promaccess_report_htpasswd"] is None:
@@ -267,16 +267,15 @@ def host_settings(host: str, given: dict) -> dict:
 def cluster_settings(cluster: str, given: dict) -> dict:
     """A Kubernetes cluster's settings with their defaults, checked."""
     s = _settings(cluster, CLUSTER_SPEC, given)
-    if not s["promaccess_k8s_external_url"] or not _http_url(s["promaccess_k8s_external_url"]):
+    try:
+        check_http_url(s["promaccess_k8s_external_url"], "promaccess_k8s_external_url")
+    except UrlError as exc:
         raise PlanError(
             "%s: a cluster needs promaccess_k8s_external_url, the http(s) URL users reach Prometheus at through "
-            "the ingress (got %r)" % (cluster, s["promaccess_k8s_external_url"])
-        )
-    if s["promaccess_k8s_verify_url"] and not _http_url(s["promaccess_k8s_verify_url"]):
-        raise PlanError(
-            "%s: promaccess_k8s_verify_url must be empty or an http(s) URL (got %r)"
-            % (cluster, s["promaccess_k8s_verify_url"])
-        )
+            "the ingress: %s" % (cluster, exc)
+        ) from None
+    if s["promaccess_k8s_verify_url"]:
+        check_http_url(s["promaccess_k8s_verify_url"], "%s: promaccess_k8s_verify_url (or empty)" % cluster, PlanError)
     fmt = s["promaccess_k8s_secret_format"]
     if fmt == "envoy_gateway":
         raise PlanError("%s: %s" % (cluster, ENVOY_REASON))

@@ -170,7 +170,8 @@ def test_public_host_builds_the_url_on_the_controller():
     [
         ({"promaccess_modes": []}, "must hold native and/or nginx"),
         ({"promaccess_modes": ["apache"]}, "must hold native and/or nginx"),
-        ({"promaccess_external_url": "ftp://x/prometheus/"}, "must be an http"),
+        ({"promaccess_external_url": "ftp://x/prometheus/"}, "must be an absolute http"),
+        ({"promaccess_external_url": "http://x/prometheus/?a=1"}, "must not have a query"),
         ({"promaccess_external_url": "http://x:1/elsewhere/"}, "its path must be the nginx location"),
         ({"promaccess_nginx_location": "prometheus"}, "must start and end with '/'"),
         ({"promaccess_exclusive": "maybe"}, "must be true or false"),
@@ -187,7 +188,7 @@ def test_bad_host_settings(given, msg):
     "given, msg",
     [
         ({}, "needs promaccess_k8s_external_url"),
-        (dict(CLUSTER, promaccess_k8s_verify_url="nope"), "verify_url must be empty or an http"),
+        (dict(CLUSTER, promaccess_k8s_verify_url="nope"), r"verify_url \(or empty\) must be an absolute http"),
         (dict(CLUSTER, promaccess_k8s_scrape_auth=[{"grant": "b"}]), r"scrape_auth\[0\] needs a service_monitor"),
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"grants": ["b"]}]), r"scrape_tokens\[0\] needs a name"),
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"name": "t", "grants": ["nope"]}]), "unknown: nope"),
