@@ -12,7 +12,7 @@ short_description: Plan who gets what on every Prometheus host and Kubernetes cl
 version_added: 0.2.0
 description:
   - The planner of the collection's playbooks (P(promaccess.core.provision_access#playbook) and the others),
-    run once on the controller (C(localhost)) for the whole fleet. It is an action plugin: nothing runs on a
+    run once on the controller (C(localhost)) for the whole fleet. It is an action plugin, so nothing runs on a
     managed host.
   - With O(stage=plan) it reads C(promaccess_grants), C(promaccess_internal_grant), C(promaccess_hosts),
     C(promaccess_k8s_hosts) and the inventory groups from the controller's variables, and every planned host's

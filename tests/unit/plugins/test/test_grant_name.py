@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promaccess.core.plugins.test.grant_name import TestModule
+from ansible_collections.promaccess.core.plugins.test import grant_name as plugin
 
 
 @pytest.mark.parametrize(
@@ -13,4 +13,4 @@ from ansible_collections.promaccess.core.plugins.test.grant_name import TestModu
      ("a/b", False), ("", False), (None, False), (["a"], False), ("a" * 128, True), ("a" * 129, False)],
 )
 def test_grant_name(value, ok):
-    assert TestModule().tests()["grant_name"](value) is ok
+    assert plugin.TestModule().tests()["grant_name"](value) is ok
