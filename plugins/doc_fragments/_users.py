@@ -33,6 +33,13 @@ options:
       password_hash:
         description:
           - A ready hash, compared as a string with the stored one (no hashing work at all).
+          - Must be a complete, well-formed hash of a scheme the target reads, as C(htpasswd -B), C(-2), C(-5),
+            C(-m), C(-s) or C(-d) write it - bcrypt (V($2y$), V($2b$) or V($2a$), cost 04 to 31), sha512_crypt
+            (V($6$)), sha256_crypt (V($5$)), apr_md5_crypt (V($apr1$)), md5_crypt (V($1$)), V({SHA}), V({SSHA})
+            (read by nginx, not by Apache) or DES crypt; targets that read fewer schemes accept fewer.
+          - Anything else (a truncated hash, a bcrypt cost out of range, a character outside the scheme's
+            alphabet) would lock the user out, so it fails the task, naming the user and never the hash, and
+            nothing is written.
           - Mutually exclusive with O(users[].password).
         type: str
       state:

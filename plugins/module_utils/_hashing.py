@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import traceback
+import warnings
 
 PASSLIB_IMPORT_ERROR = None
 try:
@@ -33,6 +34,7 @@ _SHA256_RE = re.compile(r"^\$5\$(?:rounds=(\d+)\$)?[^$:]{0,16}\$[./A-Za-z0-9]{43
 _APR1_RE = re.compile(r"^\$apr1\$[^$:]{0,8}\$[./A-Za-z0-9]{22}$")
 _MD5_RE = re.compile(r"^\$1\$[^$:]{0,8}\$[./A-Za-z0-9]{22}$")
 _SHA1_RE = re.compile(r"^\{SHA\}[A-Za-z0-9+/]{27}=$")
+_SSHA_RE = re.compile(r"^\{SSHA\}[A-Za-z0-9+/]{28,}={0,2}$")
 _DES_RE = re.compile(r"^[./A-Za-z0-9]{13}$")
 
 
@@ -73,6 +75,8 @@ def identify(hashed: str) -> HashInfo:
         return HashInfo("md5_crypt")
     if _SHA1_RE.match(hashed):
         return HashInfo("ldap_sha1")
+    if _SSHA_RE.match(hashed):
+        return HashInfo("ldap_salted_sha1")
     if _DES_RE.match(hashed):
         return HashInfo("des_crypt")
     return HashInfo("unknown")
@@ -85,7 +89,38 @@ _VERIFIERS = {
     "apr_md5_crypt": "apr_md5_crypt",
     "md5_crypt": "md5_crypt",
     "ldap_sha1": "ldap_sha1",
+    "ldap_salted_sha1": "ldap_salted_sha1",
     "des_crypt": "des_crypt",
+}
+
+#: Schemes a caller may give as ``password_hash``: what nginx reads (its own ``$apr1$``, ``{SHA}`` and ``{SSHA}``,
+#: the system crypt() for the rest) and, except ``{SSHA}``, Apache's htpasswd. In the order libpass's
+#: ``identify`` is asked which one a string claims to be.
+GIVEN_HASH_SCHEMES = (
+    "bcrypt",
+    "sha512_crypt",
+    "sha256_crypt",
+    "apr_md5_crypt",
+    "md5_crypt",
+    "ldap_sha1",
+    "ldap_salted_sha1",
+    "des_crypt",
+)
+#: bcrypt variants crypt_blowfish (Apache) and libxcrypt (nginx) both check; ``$2x$`` and ``$2$`` are refused.
+BCRYPT_IDENTS = ("$2y$", "$2b$", "$2a$")
+
+_GIVEN_HASH_FORMS = {
+    "bcrypt": "$2y$, $2b$ or $2a$, a two-digit cost from 04 to 31, '$', then 22 salt and 31 hash characters of "
+    "[./A-Za-z0-9] whose last ones have their unused bits clear",
+    "sha512_crypt": "$6$, optional rounds=N$ (1000 or more), a salt of up to 16 characters, '$', then 86 "
+    "characters of [./A-Za-z0-9]",
+    "sha256_crypt": "$5$, optional rounds=N$ (1000 or more), a salt of up to 16 characters, '$', then 43 "
+    "characters of [./A-Za-z0-9]",
+    "apr_md5_crypt": "$apr1$, a salt of up to 8 characters, '$', then 22 characters of [./A-Za-z0-9]",
+    "md5_crypt": "$1$, a salt of up to 8 characters, '$', then 22 characters of [./A-Za-z0-9]",
+    "ldap_sha1": "{SHA} and the base64 of a 20-byte SHA-1 digest",
+    "ldap_salted_sha1": "{SSHA} and the base64 of a 20-byte SHA-1 digest and a 4 to 16-byte salt",
+    "des_crypt": "13 characters of [./A-Za-z0-9]",
 }
 
 
@@ -176,8 +211,11 @@ class HashPolicy:
             return None
 
 
-def ensure_backend(scheme: str = "bcrypt") -> None:
-    """Raise HashingError with a clear message when passlib or its bcrypt backend cannot be used."""
+def ensure_backend(scheme: str | None = "bcrypt") -> None:
+    """Raise HashingError with a clear message when passlib or its bcrypt backend cannot be used.
+
+    With ``scheme=None`` only the passlib API is required (parsing a hash needs no bcrypt backend).
+    """
     if PASSLIB_IMPORT_ERROR is not None:
         raise HashingError("the passlib API is not importable; install the 'libpass' Python distribution")
     if scheme == "bcrypt":
@@ -190,14 +228,61 @@ def ensure_backend(scheme: str = "bcrypt") -> None:
             ) from exc
 
 
+def claimed_scheme(hashed: str) -> str | None:
+    """The scheme whose prefix ``hashed`` carries, among GIVEN_HASH_SCHEMES, by libpass's ``identify``."""
+    ensure_backend(None)
+    for scheme in GIVEN_HASH_SCHEMES:
+        if getattr(passlib_hash, scheme).identify(hashed):
+            return scheme
+    return None
+
+
+def is_well_formed(scheme: str, hashed: str) -> bool:
+    """True when ``hashed`` is exactly a complete hash of ``scheme`` as nginx and Apache check it.
+
+    libpass parses it (cost, salt and checksum length and alphabet); it warns, and repairs, where the last
+    character of a bcrypt salt or checksum has its unused bits set, which crypt_blowfish never matches, so that
+    warning is a refusal here. The parsed hash must render back to the very same string.
+    """
+    ensure_backend(None)
+    if scheme == "bcrypt" and not hashed.startswith(BCRYPT_IDENTS):
+        return False
+    handler = getattr(passlib_hash, scheme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", passlib_exc.PasslibHashWarning)
+        try:
+            parsed = handler.from_string(hashed)
+        except (ValueError, TypeError, passlib_exc.PasslibHashWarning):
+            return False
+    if getattr(parsed, "checksum", None) is None:  # a bare setting string ("$2y$05$<salt>"): no hash at all
+        return False
+    return parsed.to_string() == hashed and identify(hashed).scheme == scheme
+
+
 def check_hash_string(name: str, hashed: str, allowed_schemes: tuple[str, ...] | None = None) -> HashInfo:
-    """Validate a caller-supplied ``password_hash``; return its HashInfo."""
+    """Validate a caller-supplied ``password_hash``; return its HashInfo.
+
+    The one check of a given hash, for every target: no character that corrupts a user file, a scheme of
+    GIVEN_HASH_SCHEMES (and of ``allowed_schemes`` when given), and a well-formed hash of that scheme, so that
+    no user is locked out by a hash that nginx or Apache would refuse for every password. Messages name the
+    user and the scheme, never the hash.
+    """
     if not hashed or any(c in hashed for c in "\n\r\x00:"):
         raise HashingError("user %r: password_hash is empty or contains ':' or a control character" % (name,))
-    info = identify(hashed)
-    if allowed_schemes is not None and info.scheme not in allowed_schemes:
+    scheme = claimed_scheme(hashed)
+    if scheme is None:
+        raise HashingError(
+            "user %r: password_hash is not a hash of a supported scheme (%s); nginx and Apache would refuse "
+            "every password against it" % (name, ", ".join(GIVEN_HASH_SCHEMES))
+        )
+    if allowed_schemes is not None and scheme not in allowed_schemes:
         raise HashingError(
             "user %r: password_hash uses scheme %s; this target accepts only %s"
-            % (name, info.scheme, ", ".join(allowed_schemes))
+            % (name, scheme, ", ".join(allowed_schemes))
         )
-    return info
+    if not is_well_formed(scheme, hashed):
+        raise HashingError(
+            "user %r: password_hash is not a well-formed %s hash (expected %s); nginx and Apache would refuse "
+            "every password against it" % (name, scheme, _GIVEN_HASH_FORMS[scheme])
+        )
+    return identify(hashed)

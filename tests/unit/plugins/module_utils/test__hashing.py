@@ -148,3 +148,83 @@ def test_check_hash_string_refuses_corrupting_values(bad):
 def test_check_hash_string_scheme_allow_list():
     with pytest.raises(HashingError, match="accepts only bcrypt"):
         _hashing.check_hash_string("u", "$apr1$eIYuQBhY$FSoLTeAeTZ7CZuEG.BPaP1", ("bcrypt",))
+
+
+# A well-formed hash of every scheme a caller may give as password_hash (password "pw"), made by the tools
+# that write them: htpasswd -B/-m/-2/-5/-s/-d, and libpass for the ones htpasswd does not write.
+GOOD_GIVEN_HASHES = [
+    ("$2y$05$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt"),
+    ("$2b$05$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt"),
+    ("$2a$05$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt"),
+    ("$2y$31$L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2", "bcrypt"),
+    ("$apr1$0QnUDy7i$pDJmCtK2u7j0YQjxIH39H/", "apr_md5_crypt"),
+    ("$1$vnw89Ydl$kTKvOyOJMFjji.nWaDKPw.", "md5_crypt"),
+    ("$5$AY4ttumND5hboQTP$TAs.ApE.1cVH9xVOQdSaongfcGGDUw0yzY5GkcVyUn9", "sha256_crypt"),
+    (
+        "$6$NsESPiUcs/DXkUzK$A.iFxYo6LVy5dVabEAaYkXjcsby9eQSknlQpeks4b9fa7O0/xD/64OHx4hIy2wjGdPk2NzggA4OFzxNhHTZOm.",
+        "sha512_crypt",
+    ),
+    ("{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=", "ldap_sha1"),
+    ("{SSHA}8YjWAMhFBgzIxPp2YwXM+GufXWZwDuFc", "ldap_salted_sha1"),
+    ("NZB48ZpuEYQFk", "des_crypt"),
+]
+
+
+@pytest.mark.parametrize("hashed, scheme", GOOD_GIVEN_HASHES)
+def test_check_hash_string_accepts_well_formed_hashes(hashed, scheme):
+    assert _hashing.check_hash_string("u", hashed).scheme == scheme
+
+
+def test_check_hash_string_accepts_what_the_policy_writes():
+    for scheme in _hashing.WRITABLE_SCHEMES:
+        hashed = HashPolicy(scheme, bcrypt_rounds=4).hash("u", "pw")
+        assert _hashing.check_hash_string("u", hashed).scheme == scheme
+
+
+_BCRYPT_TAIL = "L58Yw0U7Y7MEzLzEIsP68erTZa5I32L9McoFuOGz9UM0uN5sU7tC2"
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        # Hashes htpasswd -v and nginx refuse ("password verification failed" or "Invalid argument").
+        ("not-a-hash", "not a hash of a supported scheme"),
+        ("*0", "not a hash of a supported scheme"),
+        ("{PLAIN}pw", "not a hash of a supported scheme"),
+        ("$2y$12$tooshort", "not a well-formed bcrypt hash"),
+        ("$2y$05$" + "!" * 53, "not a well-formed bcrypt hash"),
+        ("$2y$03$" + _BCRYPT_TAIL, "not a well-formed bcrypt hash"),
+        ("$2y$32$" + _BCRYPT_TAIL, "not a well-formed bcrypt hash"),
+        ("$2y$5$" + _BCRYPT_TAIL, "not a well-formed bcrypt hash"),
+        ("$2x$05$" + _BCRYPT_TAIL, "not a well-formed bcrypt hash"),
+        ("$2$05$" + _BCRYPT_TAIL, "not a well-formed bcrypt hash"),
+        ("$2y$05$" + _BCRYPT_TAIL + "a", "not a well-formed bcrypt hash"),
+        ("$2y$05$" + _BCRYPT_TAIL[:-1], "not a well-formed bcrypt hash"),
+        ("$2y$05$" + _BCRYPT_TAIL[:-1] + "3", "not a well-formed bcrypt hash"),  # unused bits of the hash set
+        ("$2y$05$" + _BCRYPT_TAIL[:21] + "a" + _BCRYPT_TAIL[22:], "not a well-formed bcrypt hash"),  # salt bits
+        ("$2y$05$" + _BCRYPT_TAIL[:-1] + "+", "not a well-formed bcrypt hash"),
+        ("$2y$05$", "not a well-formed bcrypt hash"),
+        ("$apr1$0QnUDy7i$pDJmCtK2u7j0YQjx", "not a well-formed apr_md5_crypt hash"),
+        ("$apr1$0QnUDy7i$" + "!" * 22, "not a well-formed apr_md5_crypt hash"),
+        ("$6$NsESPiUcs/DXkUzK$tooshort", "not a well-formed sha512_crypt hash"),
+        ("$6$rounds=10$NsESPiUcs/DXkUzK$A.iFxYo6LVy5dVabEAaYkXjcsby9eQSknlQpeks4b9fa7O0/xD/64OHx4hIy2wjGdPk2"
+         "NzggA4OFzxNhHTZOm.", "not a well-formed sha512_crypt hash"),
+        ("$5$AY4ttumND5hboQTP$", "not a well-formed sha256_crypt hash"),
+        ("{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M", "not a well-formed ldap_sha1 hash"),
+        ("{SHA}not base64!", "not a well-formed ldap_sha1 hash"),
+        ("{SSHA}short", "not a well-formed ldap_salted_sha1 hash"),
+        (" $2y$05$" + _BCRYPT_TAIL, "not a hash of a supported scheme"),
+    ],
+)
+def test_check_hash_string_refuses_malformed_hashes_naming_the_user_not_the_hash(bad, message):
+    with pytest.raises(HashingError, match=message) as err:
+        _hashing.check_hash_string("alice", bad)
+    assert "alice" in str(err.value)
+    assert bad not in str(err.value)
+    if len(bad) > 16:
+        assert bad[7:] not in str(err.value)
+
+
+def test_check_hash_string_checks_the_form_after_the_allow_list():
+    with pytest.raises(HashingError, match="not a well-formed bcrypt hash"):
+        _hashing.check_hash_string("u", "$2y$05$" + "!" * 53, ("bcrypt",))

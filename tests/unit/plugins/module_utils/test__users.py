@@ -135,3 +135,12 @@ def test_describe_users_has_no_hash(hashes):
     text = describe_users({"internal": hashes["internal"], "legacy": "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="})
     assert text == "internal: bcrypt (cost 4)\nlegacy: ldap_sha1\n"
     assert hashes["internal"] not in text
+
+
+@pytest.mark.parametrize("bad", ["not-a-hash", "$2y$12$tooshort", "$2y$05$" + "!" * 53])
+def test_malformed_password_hash_is_refused_before_anything_changes(hashes, bad):
+    existing = {"internal": hashes["internal"]}
+    with pytest.raises(UserError, match="user 'alice': password_hash is not") as err:
+        reconcile(existing, [{"name": "alice", "password_hash": bad}], policy())
+    assert bad not in str(err.value)
+    assert existing == {"internal": hashes["internal"]}
