@@ -2,10 +2,12 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The backend shared by modules that keep a set of users in one local file. Private to promaccess.core.
+r"""The backend shared by modules that keep a set of users in one local file. Private to promaccess.core.
 
 A backend reads the file, reconciles the wanted users with it, renders the new text, and writes it only when
-the users changed, through a staged 0600 file that a subclass may validate first. It uses only
+the users changed, through a staged 0600 file that a subclass may validate first. The file keeps its line
+endings: subclasses parse and render text with ``\n`` only, and a file whose lines end in CRLF is read and
+written back with CRLF here, in the one place. It uses only
 ``module.params``, ``module.check_mode``, ``module._diff`` and the file helpers of AnsibleModule, so tests can
 drive it with a stand-in module.
 """
@@ -31,6 +33,22 @@ from ansible_collections.promaccess.core.plugins.module_utils._users import (
 
 class UserFileError(Exception):
     """Anything that stops a user file from being updated; the message never holds a secret."""
+
+
+def detect_newline(text: str) -> str:
+    r"""The line ending of a file's text: ``\r\n`` when most of its line breaks are CRLF, else ``\n``."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+def to_lf(text: str, newline: str) -> str:
+    r"""``text`` with its ``newline`` line breaks as ``\n``, for a parser that knows only ``\n``."""
+    return text.replace(newline, "\n") if newline != "\n" else text
+
+
+def from_lf(text: str, newline: str) -> str:
+    r"""Rendered ``\n`` text with the file's own line breaks."""
+    return text.replace("\n", newline) if newline != "\n" else text
 
 
 class UserFileBackend:
@@ -87,7 +105,8 @@ class UserFileBackend:
             text = raw.decode("utf-8") if raw is not None else ""
         except UnicodeDecodeError as exc:
             raise UserFileError("%s is not valid UTF-8 text (byte %d)" % (self.path, exc.start)) from exc
-        document, existing = self.parse(text)
+        newline = detect_newline(text)
+        document, existing = self.parse(to_lf(text, newline))
         wanted = self.module.params["users"]
         self.check_existing(document, wanted)
         try:
@@ -109,7 +128,7 @@ class UserFileBackend:
                 "after": describe_users(outcome.users),
             }
         file_args = self.file_args()
-        content = self.render(document, outcome.users).encode("utf-8") if changed else None
+        content = from_lf(self.render(document, outcome.users), newline).encode("utf-8") if changed else None
         if content is not None and not self.module.check_mode:
             try:
                 if self.module.params["backup"] and raw is not None:
