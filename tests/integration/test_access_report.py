@@ -16,6 +16,7 @@ for in the report files and in the playbook output.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -331,3 +332,33 @@ def test_drift_is_reported_and_fails_when_asked(fleet):
     assert again["summary"]["drift"] == 6  # written before failing
     assert_no_secret(fleet, [proc.stdout + proc.stderr, failing.stdout + failing.stderr],
                      extra=[stranger, stranger[::-1], edited_hash])
+
+
+@pytest.mark.slow
+def test_report_lands_next_to_the_inventory_by_default(fleet, tmp_path):
+    """Without promaccess_report_dir, the report goes next to the inventory (here not the working directory),
+    and nothing is written into the collection, whose playbooks/ folder access_report.yml runs from."""
+    operator = tmp_path / "operator"
+    elsewhere = tmp_path / "elsewhere"
+    operator.mkdir()
+    elsewhere.mkdir()
+    inventory = copy.deepcopy(fleet.inventory)
+    del inventory["all"]["vars"]["promaccess_report_dir"]
+    (operator / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    collection = Path(fleet.env["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]) / "ansible_collections/promaccess/core"
+    playbooks = collection / "playbooks"
+    assert (playbooks / "access_report.yml").is_file()
+    before = tree_digest(playbooks)
+
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(operator / "inventory.yml"), "promaccess.core.access_report"],
+        env=fleet.env, capture_output=True, text=True, timeout=600, check=False, cwd=str(elsewhere))
+
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    reports = operator / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == ["access-report.html", "access-report.json", "access-report.md"]
+    assert "Written to %s/access-report.{json,md,html}" % reports in proc.stdout
+    assert json.loads((reports / "access-report.json").read_text())["summary"]["hosts"] == 3
+    assert tree_digest(playbooks) == before
+    assert not (playbooks / "reports").exists()
+    assert list(elsewhere.iterdir()) == []
