@@ -2,13 +2,28 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filter scrape_secrets (documented in scrape_secrets.yml beside): the planner's scrape part with secrets."""
+"""Filters fleet_part and scrape_secrets (documented in the .yml files beside): one host's part of the fleet
+plan, and a cluster's scrape credentials filled in from the store's views."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import plain, scrape_secrets as _scrape_secrets
+from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import (
+    PlanError,
+    host_part,
+    plain,
+    scrape_secrets as _scrape_secrets,
+)
+
+
+def fleet_part(plan, host, part="hosts"):
+    if not isinstance(plan, dict) or "grant_sets" not in plan:
+        raise AnsibleFilterError("fleet_part: expected the plan made by promaccess.core.fleet_plan")
+    try:
+        return host_part(plain(plan), str(host), str(part))
+    except PlanError as exc:
+        raise AnsibleFilterError("fleet_part: %s" % exc) from None
 
 
 def scrape_secrets(scrape, views):
@@ -21,4 +36,4 @@ def scrape_secrets(scrape, views):
 
 class FilterModule:
     def filters(self):
-        return {"scrape_secrets": scrape_secrets}
+        return {"fleet_part": fleet_part, "scrape_secrets": scrape_secrets}

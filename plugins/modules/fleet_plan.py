@@ -18,11 +18,12 @@ description:
     C(promaccess_k8s_hosts) and the inventory groups from the controller's variables, and every planned host's
     and cluster's C(promaccess_*) variables from C(hostvars); it validates them against one specification (grant
     names, C(auth) kinds, recipients, host patterns that select nothing, modes, URLs, secret formats, scrape
-    settings), fills in every default, and returns the plan (RV(plan)), which the playbooks keep as C(promaccess_plan).
+    settings), fills in every default, and sets the controller's fact C(promaccess_plan).
   - The plan holds no secret. Per host and cluster it lists the grants of each user file or Secret in order (the
-    internal grant first, then the grants of the inventory in their order, then revoked grants whose users are
-    to be removed), the endpoints, and the checks (which credential of which grant must get 200 or 401, by
-    index into the credential store's views). Host plays read their own part.
+    internal grant first, then the grants of the inventory in their order; revoked grants follow, to be
+    removed) and the endpoints; per grant, which of its credentials must get 200 or 401 (by index into the
+    credential store's views). Grant lists are shared between hosts that hold the same ones, so the plan grows
+    with the hosts, not with hosts times grants. Each host play expands its own part.
   - With O(stage=results) it reads each planned host's C(promaccess_verified) and returns the grants to hand
     off (RV(handoff)) and the summary lines (RV(summary)). With O(stage=report) it reads each host's
     inspection results and returns RV(hosts), the input of the P(promaccess.core.access_report#filter) filter.
@@ -42,7 +43,7 @@ options:
   stage:
     description:
       - V(plan) validates the settings and returns the plan; V(results) and V(report) read what the
-        host plays left and need C(promaccess_plan) to be set.
+        host plays left and need the fact C(promaccess_plan).
     type: str
     choices: [plan, results, report]
     default: plan
@@ -104,14 +105,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-plan:
-  description:
-    - The plan of the whole fleet (no secret); the playbooks keep it as C(promaccess_plan) on the controller.
-    - C(hosts) and C(clusters) (inventory name to its part), C(internal_grant), C(fetch) (the grants whose
-      credentials the play reads from the store), C(revoked), C(handoff) (grants handed to people, with their
-      recipients), and C(rotating) or C(revoking) when asked.
+ansible_facts:
+  description: With O(stage=plan), the plan.
   returned: when O(stage=plan)
   type: dict
+  contains:
+    promaccess_plan:
+      description:
+        - The plan of the whole fleet (no secret), read by the host plays as
+          C(hostvars['localhost'].ansible_facts.promaccess_plan).
+        - C(hosts) and C(clusters) (inventory name to its compact part; the P(promaccess.core.fleet_part#filter)
+          filter expands one), C(grant_sets) (the distinct grant lists the parts refer to), C(checks) (per grant,
+          which credential must get 200 or 401), C(internal_grant), C(fetch) (the grants whose credentials the
+          play reads from the store), C(revoked), C(handoff) (grants handed to people, with their recipients), and
+          C(rotating) or C(revoking) when asked.
+      type: dict
+      returned: always
 handoff:
   description: The grants to hand off, each with the URL for its message.
   returned: when O(stage=results)

@@ -341,67 +341,68 @@ def cluster_targets(settings: dict, grants_here: list[dict], internal: str) -> l
     ]
 
 
-def _checks(endpoint: dict, grants: list[str], views: dict | None) -> list[dict]:
-    """What an endpoint must answer for each credential of ``grants``: 200 for present, 401 for refused ones.
-    A refused credential whose password the store no longer keeps cannot be tried, so it is left out."""
-    checks = []
-    if views is None:
-        return checks
-    for grant in grants:
-        view = views.get(grant)
-        if view is None:
-            continue
+class GrantSets:
+    """Grant lists interned: hosts that hold the same grants share one list of the plan (``grant_sets``), so the
+    plan of a fleet grows with its hosts and its distinct grant lists, not with hosts x grants."""
+
+    def __init__(self):
+        self.lists: list[list[str]] = []
+        self._index: dict[tuple, int] = {}
+
+    def ref(self, names: list[str]) -> int:
+        key = tuple(names)
+        if key not in self._index:
+            self._index[key] = len(self.lists)
+            self.lists.append(list(names))
+        return self._index[key]
+
+
+def credential_checks(views: dict) -> dict:
+    """Per grant, what an endpoint that holds it must answer for each of its credentials: 200 for the present
+    ones, 401 for the refused ones, by set and index into the grant's view. A refused credential whose password
+    the store no longer keeps cannot be tried, so it is left out."""
+    out = {}
+    for grant, view in views.items():
+        checks = []
         for which, status in CHECK_SETS:
             for index, cred in enumerate(view.get(which) or []):
                 if cred.get("password"):
-                    checks.append(
-                        {"kind": endpoint["kind"], "url": endpoint["url"], "grant": grant, "set": which,
-                         "index": index, "role": cred.get("role"), "status": status}
-                    )
-    return checks
+                    checks.append({"set": which, "index": index, "role": cred.get("role"), "status": status})
+        out[grant] = checks
+    return out
 
 
-def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str, revoked: list[str],
-              views: dict | None) -> dict:
-    """One Prometheus host: its user files, endpoints (on its own loopback) and checks.
-
-    ``revoked``: grants revoked in the store; their users go (absent) into every file, whatever hosts they had.
-    ``views``: the store's views of every grant (internal, active and revoked), or None when only the targets
-    are wanted (the audit)."""
+def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str, sets: GrantSets) -> dict:
+    """One Prometheus host: its user files (grant lists by reference) and endpoints on its own loopback."""
     targets = vm_targets(settings, grants_here, internal)
-    files = {t["target"]: t["grants"] + list(revoked) for t in targets}
     endpoints = []
     if "native" in settings["promaccess_modes"]:
         port = settings["promaccess_prometheus_listen_address"].rsplit(":", 1)[-1]
-        native = next(t for t in targets if t["target"] == "native")
         endpoints.append({"kind": "native", "url": "http://127.0.0.1:%s%s" % (port, settings["route_prefix"]),
-                          "grants": list(native["grants"])})
+                          "target": "native"})
     if "nginx" in settings["promaccess_modes"]:
-        nginx = next(t for t in targets if t["target"] == "nginx")
         endpoints.append({"kind": "nginx",
                           "url": "http://127.0.0.1:%s%s" % (settings["promaccess_nginx_port"],
                                                             settings["promaccess_nginx_location"]),
-                          "grants": list(nginx["grants"])})
-    checks = [c for ep in endpoints for c in _checks(ep, ep["grants"] + list(revoked), views)]
+                          "target": "nginx"})
+    for target in targets:
+        target["grant_set"] = sets.ref(target.pop("grants"))
     return {
         "kind": "vm",
-        "grants": [g["name"] for g in grants_here if g["auth"] != "scrape"],
+        "grant_set": sets.ref([g["name"] for g in grants_here if g["auth"] != "scrape"]),
         "targets": targets,
-        "native_grants": files.get("native", []),
-        "nginx_grants": files.get("nginx", []),
         "endpoints": endpoints,
-        "checks": checks,
         "settings": settings,
     }
 
 
-def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], views: dict | None) -> dict:
+def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str]) -> dict:
     """A cluster's scrape credentials, without secrets.
 
     ``auth``: the promaccess_k8s_scrape_auth entries; one with ``grant`` gets that grant's fleet consumer
     credential filled in by the host play (:func:`scrape_secrets`). ``tokens``: the token Secrets of the
     targets, each with the grants whose tokens it holds (the listed ones plus every revoked grant, to be
-    removed). ``checks``: per token Secret with a verify_url, which credential must get 200 or 401."""
+    removed). ``verify``: the token Secrets with a verify_url, checked with each of their grants' credentials."""
     auth_grants = [i["grant"] for i in settings["promaccess_k8s_scrape_auth"] if i.get("grant") is not None]
     token_grants = [g for i in settings["promaccess_k8s_scrape_tokens"] for g in i.get("grants", [])]
     unknown = sorted(set(auth_grants + token_grants) - known - set(revoked))
@@ -412,52 +413,46 @@ def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], vi
             "inventory or the internal grant, and a ServiceMonitor cannot use a revoked grant (unknown: %s; "
             "revoked: %s)" % (cluster, ", ".join(unknown) or "none", ", ".join(bad_revoked) or "none")
         )
-    tokens, checks = [], []
+    tokens, verify = [], []
     for item in settings["promaccess_k8s_scrape_tokens"]:
         grants = list(item.get("grants", []))
         grants += [g for g in revoked if g not in grants]
-        plain = {k: v for k, v in item.items() if k not in ("grants", "verify_url")}
-        tokens.append(dict(plain, grants=[g for g in grants if views is None or g in views]))
-        url = item.get("verify_url") or ""
-        if url:
-            endpoint = {"kind": "scrape", "url": url}
-            for check in _checks(endpoint, grants, views):
-                check.pop("kind")
-                check["secret"] = item["name"]
-                checks.append(check)
-    return {"auth": [dict(i) for i in settings["promaccess_k8s_scrape_auth"]], "tokens": tokens, "checks": checks,
+        plain_item = {k: v for k, v in item.items() if k not in ("grants", "verify_url")}
+        tokens.append(dict(plain_item, grants=grants))
+        if item.get("verify_url"):
+            verify.append({"secret": item["name"], "url": item["verify_url"], "grants": grants})
+    return {"auth": [dict(i) for i in settings["promaccess_k8s_scrape_auth"]], "tokens": tokens, "verify": verify,
             "any": bool(settings["promaccess_k8s_scrape_auth"] or settings["promaccess_k8s_scrape_tokens"])}
 
 
 def plan_cluster(cluster: str, settings: dict, grants_here: list[dict], internal: str, revoked: list[str],
-                 views: dict | None, known: set) -> dict:
-    """One Kubernetes cluster: its basic-auth Secret, endpoint (the verify or external URL), checks, scrape."""
+                 known: set, sets: GrantSets) -> dict:
+    """One Kubernetes cluster: its basic-auth Secret, endpoint (the verify or external URL) and scrape settings."""
     targets = cluster_targets(settings, grants_here, internal)
     url = _slash(settings["promaccess_k8s_verify_url"] or settings["promaccess_k8s_external_url"])
-    endpoint = {"kind": settings["secret_kind"], "url": url, "grants": list(targets[0]["grants"])}
+    names = targets[0].pop("grants")
+    targets[0]["grant_set"] = sets.ref(names)
     return {
         "kind": "cluster",
-        "grants": targets[0]["grants"][1:],
+        "grant_set": sets.ref(names[1:]),
         "targets": targets,
-        "secret_grants": targets[0]["grants"] + list(revoked),
-        "endpoints": [endpoint],
-        "checks": _checks(endpoint, endpoint["grants"] + list(revoked), views),
-        "scrape": plan_scrape(cluster, settings, known, revoked, views),
+        "endpoints": [{"kind": settings["secret_kind"], "url": url, "target": "secret"}],
+        "scrape": plan_scrape(cluster, settings, known, revoked),
         "settings": settings,
     }
 
 
 def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEFAULT_INTERNAL_GRANT,
                revoked=(), views: dict | None = None, rotate=None, revoke=None) -> dict:
-    """The plan of the whole fleet.
+    """The plan of the whole fleet, compact: :func:`host_part` expands one host's part of it.
 
     ``hosts`` / ``clusters``: inventory name -> its promaccess_* variables. ``resolve(patterns)``: the set of
     inventory host names a list of host patterns selects. ``revoked``: grants the store records as revoked.
-    ``views``: the store's view of each grant (None: targets only). ``rotate``: promaccess_rotate, expanded
+    ``views``: the store's view of each grant (None: no checks). ``rotate``: promaccess_rotate, expanded
     ('all': the internal grant and every grant of the inventory). ``revoke``: promaccess_revoke, checked.
     """
     grants = check_grants(grants, internal)
-    revoked = [g for g in revoked]
+    revoked = list(revoked)
     revoked_set = set(revoked)
     listed_revoked = [g["name"] for g in grants if g["name"] in revoked_set]
     if listed_revoked and revoke is None:
@@ -467,6 +462,7 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
         )
     active = [g for g in grants if g["name"] not in revoked_set]
     known = {internal} | {g["name"] for g in active}
+    sets = GrantSets()
     plan: dict = {"internal_grant": internal, "hosts": {}, "clusters": {}}
 
     # Each distinct pattern list is resolved once, whatever the number of hosts.
@@ -477,23 +473,25 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
         if key not in by_patterns:
             by_patterns[key] = set(resolve(list(key)))
         selected[grant["name"]] = by_patterns[key]
+    everywhere = set(hosts) | set(clusters)
     for grant in active:
-        if grant["auth"] != "scrape" and not (selected[grant["name"]] & (set(hosts) | set(clusters))):
+        if grant["auth"] != "scrape" and not (selected[grant["name"]] & everywhere):
             raise PlanError(
                 "grant %s: its hosts (%s) select no Prometheus host and no Kubernetes cluster of the inventory"
                 % (grant["name"], ":".join(grant["hosts"]))
             )
     for host, given in hosts.items():
-        settings = host_settings(host, given)
         here = [g for g in active if host in selected[g["name"]]]
-        plan["hosts"][host] = plan_host(host, settings, here, internal, revoked, views)
+        plan["hosts"][host] = plan_host(host, host_settings(host, given), here, internal, sets)
     for cluster, given in clusters.items():
-        settings = cluster_settings(cluster, given)
         here = [g for g in active if cluster in selected[g["name"]]]
-        plan["clusters"][cluster] = plan_cluster(cluster, settings, here, internal, revoked, views, known)
+        plan["clusters"][cluster] = plan_cluster(cluster, cluster_settings(cluster, given), here, internal,
+                                                 revoked, known, sets)
 
+    plan["grant_sets"] = sets.lists
+    plan["checks"] = credential_checks(views) if views is not None else None
     plan["fetch"] = [internal] + [g["name"] for g in active]
-    plan["revoked"] = list(revoked)
+    plan["revoked"] = revoked
     plan["handoff"] = [
         {k: g[k] for k in ("name", "recipients", "recipients_files", "contact", "url") if g.get(k) is not None}
         for g in active if g["auth"] != "scrape"
@@ -522,6 +520,35 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
     return plan
 
 
+def _expand_checks(plan: dict, grants: list[str], base: dict) -> list[dict]:
+    checks = plan.get("checks") or {}
+    return [dict(base, grant=grant, **check) for grant in grants for check in checks.get(grant, [])]
+
+
+def host_part(plan: dict, host: str, part: str = "hosts") -> dict:
+    """One host's (``part="clusters"``: one cluster's) part of the plan, expanded for its play: each target's
+    and endpoint's grants, the users lists of each file or Secret (``native_grants``, ``nginx_grants``,
+    ``secret_grants``: planned grants, then revoked ones to remove), and the checks to run."""
+    if host not in plan.get(part, {}):
+        raise PlanError("%s is not in the plan's %s: plan again (promaccess.core.fleet_plan)" % (host, part))
+    compact = plan[part][host]
+    sets, revoked = plan["grant_sets"], list(plan.get("revoked") or [])
+    out = dict(compact, grants=list(sets[compact["grant_set"]]))
+    out["targets"] = [dict(t, grants=list(sets[t["grant_set"]])) for t in compact["targets"]]
+    by_target = {t["target"]: t["grants"] for t in out["targets"]}
+    out["endpoints"] = [dict(e, grants=list(by_target[e["target"]])) for e in compact["endpoints"]]
+    for target, grants in by_target.items():
+        out["%s_grants" % target] = grants + revoked
+    out["checks"] = [c for e in out["endpoints"]
+                     for c in _expand_checks(plan, e["grants"] + revoked, {"kind": e["kind"], "url": e["url"]})]
+    if "scrape" in compact:
+        scrape = compact["scrape"]
+        out["scrape"] = dict(scrape, checks=[
+            c for v in scrape["verify"] for c in _expand_checks(plan, v["grants"], {"secret": v["secret"], "url": v["url"]})
+        ])
+    return out
+
+
 # -- after the hosts ran -------------------------------------------------------------------------------------------
 def scrape_secrets(scrape: dict, views: dict) -> dict:
     """The k8s_access role's scrape options of a cluster, with secrets (only for no_log tasks).
@@ -544,6 +571,8 @@ def scrape_secrets(scrape: dict, views: dict) -> dict:
     for item in scrape["tokens"]:
         held = []
         for grant in item["grants"]:
+            if grant not in views:
+                continue
             for which, _status in CHECK_SETS:
                 for cred in views[grant].get(which) or []:
                     if cred.get("password"):
@@ -615,7 +644,8 @@ def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
             if limit is not None and host not in limit:
                 continue
             result = checks.get(host)
+            targets = [dict(t, grants=list(plan["grant_sets"][t["grant_set"]])) for t in host_plan["targets"]]
             out.append({"host": host, "kind": kind,
-                        "plan": {"kind": kind, "targets": host_plan["targets"]} if result is not None else None,
+                        "plan": {"kind": kind, "targets": targets} if result is not None else None,
                         "checks": result})
     return out

@@ -68,10 +68,18 @@ GROUPS = {"all": ["h1", "h2", "h3", "c1"], "prometheus": ["h1", "h2", "h3"], "k8
 CLUSTER = {"promaccess_k8s_external_url": "https://prom.example.org/"}
 
 
-def fleet(grants, hosts=None, clusters=None, groups=GROUPS, **kw):
+def compact(grants, hosts=None, clusters=None, groups=GROUPS, **kw):
     hosts = {"h1": {}, "h2": {}, "h3": {}} if hosts is None else hosts
     clusters = {} if clusters is None else clusters
     return plan_fleet(grants, hosts, clusters, resolver(groups), **kw)
+
+
+def fleet(*args, **kw):
+    """The plan with every host's and cluster's part expanded, as each host play sees its own."""
+    plan = compact(*args, **kw)
+    assert json.loads(json.dumps(plan)) == plan  # plain data, as Ansible keeps it
+    return dict(plan, hosts={h: fp.host_part(plan, h) for h in plan["hosts"]},
+                clusters={c: fp.host_part(plan, c, "clusters") for c in plan["clusters"]})
 
 
 # -- host patterns ------------------------------------------------------------------------------------------------
@@ -124,7 +132,7 @@ def test_every_cluster_secret_format(fmt):
     assert c1["targets"][0]["grants"] == (["internal", "n", "b"] if native else ["internal", "x", "b"])
     assert c1["targets"][0]["format"] == fmt
     assert c1["targets"][0]["location"] == "monitoring/prometheus-basic-auth"
-    assert c1["endpoints"] == [{"kind": "native" if native else "ingress", "url": "https://prom.example.org/",
+    assert c1["endpoints"] == [{"kind": "native" if native else "ingress", "url": "https://prom.example.org/", "target": "secret",
                                 "grants": c1["targets"][0]["grants"]}]
 
 
@@ -268,6 +276,27 @@ def test_revoked_grant_is_checked_refused_everywhere_until_its_password_is_dropp
     assert dropped["hosts"]["h1"]["nginx_grants"][-1] == "gone"  # its user is still removed
 
 
+def test_the_plan_grows_with_hosts_not_hosts_times_grants():
+    """Hosts that hold the same grants share one grant list; checks are kept once per grant."""
+    hosts = ["p%04d" % i for i in range(400)]
+    groups = {"all": hosts, "prometheus": hosts, "half": hosts[:200]}
+    grants = [grant("g%03d" % i, hosts=["half"] if i % 2 else ["all"]) for i in range(100)]
+    v = views(internal=record(), **{"g%03d" % i: record("minted") for i in range(100)})
+    plan = plan_fleet(grants, {h: {} for h in hosts}, {}, resolver(groups), views=v)
+    assert len(plan["grant_sets"]) == 4  # per half: the target list and the host's grant list
+    per_host = len(json.dumps(plan["hosts"]["p0000"]))
+    assert per_host < 1500
+    assert len(json.dumps(plan)) < 400 * per_host + 60000
+    expanded = fp.host_part(plan, "p0000")
+    assert len(expanded["checks"]) == 1 + 100 * 2  # internal has one credential, each grant in phase minted two
+    assert expanded["nginx_grants"] == ["internal"] + ["g%03d" % i for i in range(100)]
+
+
+def test_host_part_of_a_host_the_plan_does_not_know():
+    with pytest.raises(PlanError, match="zz is not in the plan's hosts"):
+        fp.host_part(compact([grant("a")]), "zz")
+
+
 def test_without_views_there_are_no_checks():
     assert fleet([grant("a")])["hosts"]["h1"]["checks"] == []
 
@@ -345,6 +374,7 @@ def test_handoff_url_prefers_a_verified_host_then_an_applied_cluster_and_a_grant
         "c1": [{"kind": "ingress", "external_url": "https://c1/", "grants": ["internal", "a", "b"], "verified": False}],
     }
     out = {g["name"]: g["url"] for g in fp.handoff_grants(plan, verified)}
+    assert plan["hosts"]["h2"]["endpoints"][0]["grants"] == ["internal", "a", "c"]
     assert out == {"a": "http://h2/", "b": "https://c1/", "c": "https://own/"}
     assert [g["name"] for g in fp.handoff_grants(plan, verified, only=["b"])] == ["b"]
 
@@ -366,17 +396,20 @@ def test_summary_lines_name_every_unverified_endpoint():
 
 
 def test_report_hosts_keeps_the_limit_and_marks_hosts_not_reached():
-    plan = fleet([grant("a")], clusters={"c1": CLUSTER})
+    plan = compact([grant("a")], clusters={"c1": CLUSTER})
     checks = {"h1": {"results": []}, "h2": None, "h3": {"results": []}, "c1": {"results": []}}
     out = fp.report_hosts(plan, checks, limit={"h1", "h2", "c1"})
     assert [(h["host"], h["kind"], h["plan"] is None) for h in out] == [
         ("h1", "vm", False), ("h2", "vm", True), ("c1", "cluster", False)]
     assert out[2]["plan"]["targets"][0]["target"] == "secret"
+    assert out[2]["plan"]["targets"][0]["grants"] == ["internal", "a"]
+    assert out[0]["plan"]["targets"][0]["grants"] == ["internal", "a"]
 
 
 def test_the_plan_holds_no_secret():
     v = views(internal=record(), a=record("minted"), s=record(), gone=record(revoked=True))
-    plan = fleet([grant("a"), grant("s", auth="scrape")], clusters={"c1": SCRAPE}, views=v, revoked=["gone"])
-    text = json.dumps(plan)
+    args = ([grant("a"), grant("s", auth="scrape")],)
+    kw = dict(clusters={"c1": SCRAPE}, views=v, revoked=["gone"], revoke=None)
+    text = json.dumps(compact(*args, **kw)) + json.dumps(fleet(*args, **kw))
     for tag in ("cur", "new", "old"):
         assert "u-" + tag not in text and "p-" + tag not in text and "$2y$12$" + tag not in text
