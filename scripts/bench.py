@@ -1,7 +1,19 @@
-"""Benchmark: our hash-once approach against one community.general.htpasswd task per user per host.
+"""Benchmark: our hash-once approach against one community.general.htpasswd task per user per host; and the
+planning time of the pre-planner per-host template against promaccess.core.fleet_plan.
 
     .venv/bin/python scripts/bench.py [--hosts 10,50] [--users 10,200] [--sizes 2x3,...] [--forks 5]
                                       [--peer-budget SECONDS] [--peer-max-hosts K] [--output docs/benchmarks.md]
+                                      [--only htpasswd|planning] [--planning 100,1000] [--planning-grants 200]
+                                      [--planning-budget SECONDS] [--planning-max-hosts K]
+
+Planning (run first; ``--only planning`` runs it alone and rewrites only its section of the report, kept between
+markers): for each host count, an inventory of N hosts in group prometheus with G grants whose host patterns vary,
+planned by tests/bench/planning_legacy.yml (every host renders tests/bench/legacy/host_plan.json.j2, the template of
+commit 7e549ce) and by tests/bench/planning_planner.yml (one fleet_plan task on the controller), with the same fake
+credential views; the tests/bench/callback_plugins/bench_timer callback times the planning task, the wall time is
+the ansible-playbook run, and tests/bench/plan_direct.py times plan_fleet alone. When the old way's planning task
+would take longer than --planning-budget (estimated from a probe on as many hosts as run at once), it runs on the
+first k hosts and is scaled by N/k, marked "extrapolated from k of N hosts". Raw figures: <state-dir>/planning.json.
 
 ``make bench`` runs it with the defaults (every combination of 10 and 50 hosts with 10 and 200 users). Each
 fleet is simulated on this machine: every inventory host uses the local connection and owns a folder
@@ -630,6 +642,8 @@ def render_planning(cells: list, facts: dict, meta: dict) -> str:
         "the views, the planning task). *plan_fleet alone*: the planner's pure function called in Python on the same",
         "inventory (`tests/bench/plan_direct.py`, fastest of %d runs), without Ansible's variable handling."
         % max([len(c["direct"]["runs"]) for c in cells] or [3]),
+        "The planner's wall also holds the `set_fact` that keeps the plan (as `plan.yml` does), and the",
+        "`bench_timer` callback reading the task's result once after the task (to compare both ways' plans).",
         "",
         "| hosts × grants | planning task, old template | planning task, planner | task old/planner "
         "| wall, old template | wall, planner | wall old/planner | plan_fleet alone | old way measured on |",
@@ -1039,7 +1053,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="also write the raw figures here (default: <state-dir>/results.json)")
     p.add_argument("--note", default=env("BENCH_NOTE", ""), help="a sentence added to the report")
     p.add_argument("--render-only", metavar="RESULTS_JSON", default=None,
-                   help="measure nothing: write the report again from the raw figures of an earlier run")
+                   help="measure nothing: write the report (or, from planning.json, its Planning section) again "
+                        "from the raw figures of an earlier run")
     return p
 
 
@@ -1064,9 +1079,13 @@ def main(argv: list | None = None) -> int:
         if args.note:
             saved["meta"]["note"] = args.note
         output = Path(args.output)
-        kept = planning_section(output.read_text(encoding="utf-8")) if output.exists() else ""
-        output.write_text(with_planning(render(saved["results"], saved["facts"], saved["meta"]), kept),
-                          encoding="utf-8")
+        text = output.read_text(encoding="utf-8") if output.exists() else ""
+        if saved["results"] and "ways" in saved["results"][0]:
+            # planning.json: the Planning section only.
+            text = with_planning(text, render_planning(saved["results"], saved["facts"], saved["meta"]))
+        else:
+            text = with_planning(render(saved["results"], saved["facts"], saved["meta"]), planning_section(text))
+        output.write_text(text, encoding="utf-8")
         say("wrote %s from %s (nothing measured)" % (args.output, args.render_only))
         return 0
     parts = [args.only] if args.only else list(PARTS)
