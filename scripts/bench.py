@@ -634,6 +634,8 @@ def render_planning(cells: list, facts: dict, meta: dict) -> str:
     if meta.get("remaining"):
         lines += ["**Partial section**: the run had not measured %s yet when this was written."
                   % ", ".join(meta["remaining"]), ""]
+    if meta.get("note"):
+        lines += textwrap.wrap(meta["note"], 110) + [""]
     lines += [
         "*Planning task*: from the start of the planning task to its last host's result, as the `bench_timer`",
         "callback (`tests/bench/callback_plugins/`) saw them: for the old way the `set_fact` rendering the template",
