@@ -1,7 +1,7 @@
 # promaccess.core: one entry point for everything CI and a developer run.
 #   make demo   provision the local demo (installs what it needs)
 #   make test   every test: sanity, lint, changelog and docs lint, EE context, molecule, unit and integration
-#   make bench  our hash-once approach against one community.general.htpasswd task per user (docs/benchmarks.md)
+#   make bench  hash-once vs one community.general.htpasswd task per user; planning time, old template vs planner
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -79,7 +79,9 @@ demo: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/demo.sh
 
 # Benchmark on simulated fleets of local hosts (state/bench); writes docs/benchmarks.md. Sizes and budget:
-# BENCH_HOSTS, BENCH_USERS, BENCH_SIZES, BENCH_FORKS, BENCH_PEER_BUDGET, or BENCH_ARGS (scripts/bench.py --help).
+# BENCH_HOSTS, BENCH_USERS, BENCH_SIZES, BENCH_FORKS, BENCH_PEER_BUDGET; the planning time (old per-host template
+# against fleet_plan): BENCH_PLANNING, BENCH_PLANNING_GRANTS, BENCH_PLANNING_BUDGET; one part only: BENCH_ONLY
+# (htpasswd or planning); or BENCH_ARGS (scripts/bench.py --help).
 bench: bootstrap collection
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 

@@ -1,7 +1,19 @@
-"""Benchmark: our hash-once approach against one community.general.htpasswd task per user per host.
+"""Benchmark: our hash-once approach against one community.general.htpasswd task per user per host; and the
+planning time of the pre-planner per-host template against promaccess.core.fleet_plan.
 
     .venv/bin/python scripts/bench.py [--hosts 10,50] [--users 10,200] [--sizes 2x3,...] [--forks 5]
                                       [--peer-budget SECONDS] [--peer-max-hosts K] [--output docs/benchmarks.md]
+                                      [--only htpasswd|planning] [--planning 100,1000] [--planning-grants 200]
+                                      [--planning-budget SECONDS] [--planning-max-hosts K]
+
+Planning (run first; ``--only planning`` runs it alone and rewrites only its section of the report, kept between
+markers): for each host count, an inventory of N hosts in group prometheus with G grants whose host patterns vary,
+planned by tests/bench/planning_legacy.yml (every host renders tests/bench/legacy/host_plan.json.j2, the template of
+commit 7e549ce) and by tests/bench/planning_planner.yml (one fleet_plan task on the controller), with the same fake
+credential views; the tests/bench/callback_plugins/bench_timer callback times the planning task, the wall time is
+the ansible-playbook run, and tests/bench/plan_direct.py times plan_fleet alone. When the old way's planning task
+would take longer than --planning-budget (estimated from a probe on as many hosts as run at once), it runs on the
+first k hosts and is scaled by N/k, marked "extrapolated from k of N hosts". Raw figures: <state-dir>/planning.json.
 
 ``make bench`` runs it with the defaults (every combination of 10 and 50 hosts with 10 and 200 users). Each
 fleet is simulated on this machine: every inventory host uses the local connection and owns a folder
@@ -165,8 +177,9 @@ def make_identity(path: Path) -> None:
 
 
 # -- running -----------------------------------------------------------------------------------------------
-def collections_path() -> str:
-    """This checkout under its FQCN (as the Makefile links it) and the collections fetch-collections.sh unpacks."""
+def collections_path(fetch: bool = True) -> str:
+    """This checkout under its FQCN (as the Makefile links it) and the collections fetch-collections.sh unpacks
+    (not fetched when ``fetch`` is false: the planning bench needs none of them)."""
     if REPO.parts[-3:] == ("ansible_collections", "promaccess", "core"):
         own = REPO.parents[2]
     else:
@@ -175,6 +188,8 @@ def collections_path() -> str:
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.exists():
             link.symlink_to(REPO)
+    if not fetch:
+        return str(own)
     fetched = subprocess.run(
         [str(REPO / "scripts" / "fetch-collections.sh")], cwd=REPO, check=True, capture_output=True, text=True
     ).stdout.strip().splitlines()[-1]
@@ -340,6 +355,369 @@ def bench_cell(runner: Runner, hosts: int, users: int, args, rates: dict) -> dic
     return results
 
 
+# -- planning: the old per-host template against the planner ----------------------------------------------
+PLANNING_START = "<!-- planning:start (scripts/bench.py --only planning rewrites this section) -->"
+PLANNING_END = "<!-- planning:end -->"
+PLANNING_WAYS = ("legacy", "planner")
+PLANNING_TASKS = {"legacy": "Plan this host", "planner": "Plan the fleet"}
+PLANNING_PLAYBOOKS = {"legacy": "planning_legacy.yml", "planner": "planning_planner.yml"}
+#: The issue's requirement: the planner plans 1,000 hosts x 200 grants within this many seconds.
+PLANNER_LIMIT = (1000, 200, 5.0)
+#: A dummy age recipient (the planner requires one per grant; nothing is encrypted to it here).
+DUMMY_RECIPIENT = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"
+PLANNING_SUBGROUPS = ("prom_a", "prom_b", "prom_c", "prom_d")
+TIMER_ENV = "PROMACCESS_BENCH_TIMER"
+
+
+def plan_host_name(index: int) -> str:
+    return "h%04d" % index
+
+
+def grant_patterns(index: int, hosts: int) -> list:
+    """Host patterns that vary from grant to grant, so that resolving them is real work for both ways: the whole
+    inventory, the group less one host (a different one per grant), subgroups, intersections, wildcards."""
+    other = plan_host_name((index * 7 + 1) % hosts)
+    return [
+        ["all"],
+        ["prometheus:!%s" % other],
+        ["prom_a"],
+        ["prom_b", "prom_c"],
+        ["prometheus:&prom_d"],
+        ["h00*"],
+        ["prometheus:!prom_a:!%s" % other],
+        ["prom_a", "prom_d", other],
+    ][index % 8]
+
+
+def fake_view(grant: str, index: int) -> dict:
+    """What the credential store's view of a grant looks like (random fake values): users for the files,
+    present and refused credentials for the checks. Every 10th grant is mid-rotation (two present), every 20th
+    has a refused credential still known."""
+    def cred(role: str) -> dict:
+        return {"username": "%s-%s" % (grant, new_secret(6).lower()), "password": new_secret(32), "role": role,
+                "password_hash": "$2b$12$" + new_secret(53)}
+    present = [cred("current")] + ([cred("next")] if index % 10 == 0 else [])
+    refused = [cred("retired")] if index % 20 == 0 else []
+    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in present]
+    users += [{"name": c["username"], "password_hash": c["password_hash"], "state": "absent"} for c in refused]
+    return {"users": users, "present": present, "refused": refused}
+
+
+def write_planning_inventory(root: Path, hosts: int, grants: int, python: str) -> Path:
+    """N Prometheus hosts (local connection) in four subgroups, ``grants`` grants in the group variables of all,
+    the settings the old template read from role defaults set explicitly (both ways see the same), and on the
+    controller fake store views for every grant, the internal one and two revoked ones."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    names = [plan_host_name(i) for i in range(hosts)]
+    grant_list = [{"name": "g%03d" % i, "auth": ("both", "nginx", "native")[i % 3],
+                   "recipients": [DUMMY_RECIPIENT], "hosts": grant_patterns(i, hosts)} for i in range(grants)]
+    revoked = ["x000", "x001"]
+    views = {"internal": fake_view("internal", 1)}
+    views.update({g["name"]: fake_view(g["name"], i) for i, g in enumerate(grant_list)})
+    revoked_views = {}
+    for name in revoked:
+        view = fake_view(name, 20)
+        revoked_views[name] = dict(view, present=[], refused=view["present"] + view["refused"],
+                                   users=[dict(u, state="absent") for u in view["users"]])
+    store_grants = [{"grant": g, "status": "active"} for g in views] + [
+        {"grant": g, "status": "revoked"} for g in revoked]
+    local = {"ansible_connection": "local", "ansible_python_interpreter": python}
+    inventory = {"all": {
+        "vars": {
+            "promaccess_grants": grant_list,
+            "promaccess_internal_grant": "internal",
+            "promaccess_modes": ["native", "nginx"],
+            "promaccess_nginx_listen": ["8080"],
+            "promaccess_nginx_port": "8080",
+            "promaccess_nginx_location": "/prometheus/",
+            "promaccess_external_url": "http://prometheus.bench.test:8080/prometheus/",
+            "promaccess_prometheus_listen_address": "127.0.0.1:9090",
+        },
+        "hosts": {"localhost": dict(local, bench_views=views, bench_revoked_views=revoked_views,
+                                    bench_store_grants=store_grants)},
+        "children": {"prometheus": {
+            "vars": dict(local),
+            "children": {group: {"hosts": {n: None for i, n in enumerate(names)
+                                           if i % len(PLANNING_SUBGROUPS) == g}}
+                         for g, group in enumerate(PLANNING_SUBGROUPS)},
+        }},
+    }}
+    path = root / "inventory.yml"
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    write_private(path, yaml.dump(inventory, Dumper=dumper, default_flow_style=False, sort_keys=False))
+    return path
+
+
+def timed_task(timer: dict, name: str) -> dict:
+    """The named task of a bench_timer log: seconds from its start to its last host result, hosts and grants."""
+    for task in timer.get("tasks", []):
+        if task["name"] == name and task["end"] is not None:
+            planned: dict = {}
+            for host, record in task["hosts"].items():
+                if "planned" in record:
+                    planned.update(record["planned"])
+                elif "grants" in record:
+                    planned[host] = record["grants"]
+            return {"seconds": task["end"] - task["start"], "hosts": len(planned),
+                    "grants_planned": sum(planned.values()), "planned": planned,
+                    "failed": sorted(h for h, r in task["hosts"].items() if r["status"] != "ok")}
+    raise BenchError("no timing of task %r" % name)
+
+
+def run_planning(way: str, root: Path, inventory: Path, forks: int, collections: str, ansible_playbook: str,
+                 limit: str | None) -> dict:
+    """One planning playbook: its wall time and, from the bench_timer callback, the planning task's time."""
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    tag = "%s-%s" % (way, "all" if limit is None else "sample")
+    timer_path, out_path, err_path = (logs / ("%s.%s" % (tag, ext)) for ext in ("timer.json", "stdout", "stderr"))
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=collections,
+        ANSIBLE_CALLBACK_PLUGINS=str(BENCH_DIR / "callback_plugins"),
+        ANSIBLE_CALLBACKS_ENABLED="bench_timer",
+        ANSIBLE_FORKS=str(forks),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCAL_TEMP=str(root / "tmp"),
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env[TIMER_ENV] = str(timer_path)
+    cmd = [ansible_playbook, "-i", str(inventory)]
+    if limit:
+        cmd += ["--limit", limit]
+    cmd.append(str(BENCH_DIR / PLANNING_PLAYBOOKS[way]))
+    with open(out_path, "w", encoding="utf-8") as out, open(err_path, "w", encoding="utf-8") as err:
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=err, cwd=root, check=False)
+        wall = time.perf_counter() - started
+    if proc.returncode != 0 or not timer_path.exists():
+        raise BenchError("%s planning failed (exit %d); see %s and %s" % (way, proc.returncode, out_path, err_path))
+    task = timed_task(json.loads(timer_path.read_text(encoding="utf-8")), PLANNING_TASKS[way])
+    if task["failed"]:
+        raise BenchError("%s planning failed on %s; see %s" % (way, ", ".join(task["failed"]), out_path))
+    return {"wall": wall, "task": task["seconds"], "hosts_run": task["hosts"],
+            "grants_planned": task["grants_planned"], "planned": task["planned"]}
+
+
+def scale_planning(measured: dict, hosts: int) -> dict:
+    """The old way run on k of ``hosts`` hosts, scaled to all of them: the planning task's time by N/k (each
+    host renders the same template against the same whole inventory), the wall time by adding the task time of
+    the N-k hosts not run (the rest of the run, inventory loading included, already covered the N hosts)."""
+    k = measured["hosts_run"]
+    if k >= hosts:
+        return dict(measured, extrapolated=False, measured_hosts=k)
+    factor = hosts / k
+    return dict(
+        measured,
+        task=measured["task"] * factor,
+        wall=measured["wall"] + measured["task"] * (factor - 1),
+        measured_task=measured["task"],
+        measured_wall=measured["wall"],
+        grants_planned=round(measured["grants_planned"] * factor),
+        extrapolated=True,
+        measured_hosts=k,
+    )
+
+
+def plan_direct(inventory: Path, collections: str, repeat: int = 3) -> dict:
+    """plan_fleet called in Python on the same inventory (tests/bench/plan_direct.py): the pure function's cost."""
+    own = collections.split(":")[0]
+    proc = subprocess.run([sys.executable, str(BENCH_DIR / "plan_direct.py"), str(inventory), own,
+                           "--repeat", str(repeat)], capture_output=True, text=True, check=False, cwd=REPO)
+    if proc.returncode != 0:
+        raise BenchError("plan_direct.py failed: %s" % proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_planning(state: Path, hosts: int, grants: int, args, collections: str, ansible_playbook: str) -> dict:
+    """Both ways of planning on one H-host inventory with G grants, one after the other."""
+    root = state / "plan" / ("%dx%d" % (hosts, grants))
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    inventory = write_planning_inventory(root, hosts, grants, sys.executable)
+    cell = {"hosts": hosts, "grants": grants, "ways": {}}
+
+    say("planning %dx%d: planner" % (hosts, grants))
+    planner = run_planning("planner", root, inventory, args.forks, collections, ansible_playbook, None)
+    planner = dict(planner, extrapolated=False, measured_hosts=planner["hosts_run"])
+    say("  task %.2f s, wall %.1f s" % (planner["task"], planner["wall"]))
+
+    # The old way: a probe on as many hosts as run at once tells the seconds per host; within the budget it then
+    # runs on every host, else on the sample that fits (at least the probe), scaled by N/k.
+    probe_k = max(1, min(hosts, args.forks, os.cpu_count() or 1))
+    limit = "localhost:prometheus[0:%d]"
+    if args.planning_max_hosts is not None:
+        sample = max(1, min(hosts, args.planning_max_hosts))
+    else:
+        say("planning %dx%d: old template, probe on %d hosts" % (hosts, grants, probe_k))
+        probe = run_planning("legacy", root, inventory, args.forks, collections, ansible_playbook,
+                             None if probe_k >= hosts else limit % (probe_k - 1))
+        rate = probe["task"] / max(1, probe["hosts_run"]) / grants
+        sample = peer_sample_size(hosts, grants, rate, args.planning_budget, args.forks, None)
+        say("  %.2f s per host: %s" % (probe["task"] / max(1, probe["hosts_run"]),
+                                       "all hosts" if sample >= hosts else "%d of %d hosts" % (sample, hosts)))
+    if args.planning_max_hosts is None and sample <= probe_k:
+        legacy = probe
+    else:
+        say("planning %dx%d: old template on %d of %d hosts" % (hosts, grants, sample, hosts))
+        legacy = run_planning("legacy", root, inventory, args.forks, collections, ansible_playbook,
+                              None if sample >= hosts else limit % (sample - 1))
+    legacy = scale_planning(legacy, hosts)
+    say("  task %.1f s%s, wall %.1f s" % (legacy["task"], " (extrapolated)" if legacy["extrapolated"] else "",
+                                          legacy["wall"]))
+
+    # Both ways must agree on what they planned, host by host (on the hosts the old way ran on).
+    disagree = sorted(h for h, n in legacy["planned"].items() if planner["planned"].get(h) != n)
+    if planner["hosts_run"] != hosts or disagree:
+        raise BenchError("planning %dx%d: the ways disagree (planner planned %d hosts; grants differ on %s)"
+                         % (hosts, grants, planner["hosts_run"], ", ".join(disagree[:5]) or "none"))
+    direct = plan_direct(inventory, collections)
+    say("  plan_fleet in Python: %.2f s (best of %d)" % (direct["best"], len(direct["runs"])))
+    for entry in (planner, legacy):
+        entry.pop("planned", None)
+    cell["ways"] = {"planner": planner, "legacy": legacy}
+    cell["direct"] = direct
+    return cell
+
+
+def planner_claim(cells: list) -> tuple | None:
+    hosts, grants, limit = PLANNER_LIMIT
+    for cell in cells:
+        if cell["hosts"] == hosts and cell["grants"] == grants:
+            task = cell["ways"]["planner"]["task"]
+            return ("%s hosts × %d grants: the planner's planning task takes at most %s" % (
+                format(hosts, ","), grants, fmt_seconds(limit)), fmt_short(task), task <= limit)
+    return None
+
+
+def render_planning(cells: list, facts: dict, meta: dict) -> str:
+    """The Planning section, between its markers (so that it can be rewritten alone)."""
+    lines = [
+        PLANNING_START,
+        "## Planning time: the per-host template against the planner",
+        "",
+        "Before the fleet planner, every Prometheus host planned itself: it rendered",
+        "`roles/_provision/templates/host_plan.json.j2` (kept as `tests/bench/legacy/host_plan.json.j2`), which",
+        "runs the `ansible.builtin.inventory_hostnames` lookup once per grant, so planning grew as hosts × grants",
+        "(and each lookup walks the whole inventory). Now `promaccess.core.fleet_plan` plans the whole fleet once",
+        "on the controller. Both were measured side by side in one run, on the same generated inventory: H hosts in",
+        "group `prometheus` (local connection, four subgroups), G grants in the group variables of `all` whose host",
+        "patterns vary (`all`, the group less one host, subgroups, intersections, wildcards), modes native and",
+        "nginx, the settings the old template took from role defaults set explicitly, and fake credential views",
+        "(random values; every 10th grant mid-rotation, every 20th with a refused credential, two revoked grants)",
+        "set as facts on the controller. No store, no host is touched: this is the planning alone.",
+        "",
+        "```console",
+        "$ %s" % meta["command"],
+        "```",
+        "",
+        "On %s, taking %s in all." % (meta["started"], fmt_seconds(meta["duration"])),
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        "| CPUs | %s (%s) |" % (facts["cpus"], facts["cpu_model"]),
+        "| system | %s |" % facts["platform"],
+        "| Python | %s |" % facts["python"],
+        "| ansible-core | %s |" % facts["ansible-core"],
+        "| Jinja2 | %s |" % facts.get("jinja2", "unknown"),
+        "| forks (both ways) | %s |" % facts["forks"],
+        "| load average (1, 5, 15 min) at start; at end | %s; %s |" % (meta["load_start"], meta["load_end"]),
+    ]
+    if meta.get("other_cpu") is not None:
+        lines.append("| CPU used by other work during the run | %s CPU-seconds, %.0f%% of the machine |"
+                     % (format(meta["other_cpu"], ".0f"), meta["other_share"] * 100))
+    lines.append("")
+    if meta.get("remaining"):
+        lines += ["**Partial section**: the run had not measured %s yet when this was written."
+                  % ", ".join(meta["remaining"]), ""]
+    if meta.get("note"):
+        lines += textwrap.wrap(meta["note"], 110) + [""]
+    lines += [
+        "*Planning task*: from the start of the planning task to its last host's result, as the `bench_timer`",
+        "callback (`tests/bench/callback_plugins/`) saw them: for the old way the `set_fact` rendering the template",
+        "on every host (linear strategy, the forks above), for the planner the one `fleet_plan` task with",
+        "`with_credentials: true`. *Wall*: the whole `ansible-playbook` run (start-up, inventory, the play that sets",
+        "the views, the planning task). *plan_fleet alone*: the planner's pure function called in Python on the same",
+        "inventory (`tests/bench/plan_direct.py`, fastest of %d runs), without Ansible's variable handling."
+        % max([len(c["direct"]["runs"]) for c in cells] or [3]),
+        "The planner's wall also holds the `set_fact` that keeps the plan (as `plan.yml` does), and the",
+        "`bench_timer` callback reading the task's result once after the task (to compare both ways' plans).",
+        "",
+        "| hosts × grants | planning task, old template | planning task, planner | task old/planner "
+        "| wall, old template | wall, planner | wall old/planner | plan_fleet alone | old way measured on |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for cell in cells:
+        legacy, planner = cell["ways"]["legacy"], cell["ways"]["planner"]
+        star = "*" if legacy["extrapolated"] else ""
+        measured_on = ("**extrapolated from %d of %d hosts**" % (legacy["measured_hosts"], cell["hosts"])
+                       if legacy["extrapolated"] else "all %d hosts" % cell["hosts"])
+        lines.append("| %s × %d | %s%s | %s | %s | %s%s | %s | %s | %s | %s |" % (
+            format(cell["hosts"], ","), cell["grants"], fmt_short(legacy["task"]), star,
+            fmt_short(planner["task"]), fmt_ratio(legacy["task"], planner["task"], "×"),
+            fmt_short(legacy["wall"]), star, fmt_short(planner["wall"]),
+            fmt_ratio(legacy["wall"], planner["wall"], "×"), fmt_short(cell["direct"]["best"]), measured_on))
+    sampled = [c for c in cells if c["ways"]["legacy"]["extrapolated"]]
+    if sampled:
+        why = ("its estimated planning task time was over the budget of %s" % fmt_seconds(meta["planning_budget"])
+               if meta.get("planning_budget") else "--planning-max-hosts")
+        note = ("\\* extrapolated: the old template ran on the first k hosts of the group only (%s); a probe on as "
+                "many hosts as run at once measured the seconds per host first. Its planning task time was scaled "
+                "by N/k (every host renders the same template against the same whole inventory: the lookups still "
+                "see all N hosts under --limit), its wall time by adding the task time of the N-k hosts not run "
+                "(start-up and inventory loading were already for N hosts). The measured figures: %s. The planner "
+                "is always measured on every host." % (why, "; ".join(
+                    "%s × %d: task %s, wall %s on %d hosts" % (
+                        format(c["hosts"], ","), c["grants"], fmt_short(c["ways"]["legacy"]["measured_task"]),
+                        fmt_short(c["ways"]["legacy"]["measured_wall"]), c["ways"]["legacy"]["measured_hosts"])
+                    for c in sampled)))
+        lines += [""] + textwrap.wrap(note, 110)
+    lines += [
+        "",
+        "Both ways planned the same grants on every host the old way ran on (the bench compares them host by host",
+        "and stops if they differ).",
+        "",
+    ]
+    claim = planner_claim(cells)
+    if claim is not None:
+        lines += [
+            "| requirement | measured | holds |",
+            "| --- | --- | --- |",
+            "| %s | %s | %s |" % (claim[0], claim[1], "yes" if claim[2] else "**no**"),
+            "",
+        ]
+    lines += [
+        "Run only this part with `make bench BENCH_ARGS='--only planning'` (sizes: `BENCH_PLANNING=100,1000`,",
+        "`BENCH_PLANNING_GRANTS=200`, `BENCH_PLANNING_BUDGET` seconds the old way's planning task may take before",
+        "it runs on a sample; 0 never samples). It rewrites this section only; the raw figures go to",
+        "`state/bench/planning.json`.",
+        PLANNING_END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def planning_section(text: str) -> str:
+    """The Planning section of a report (markers included), or '' when it has none."""
+    start, end = text.find(PLANNING_START), text.find(PLANNING_END)
+    if start < 0 or end < start:
+        return ""
+    return text[start:end + len(PLANNING_END)] + "\n"
+
+
+def with_planning(text: str, section: str) -> str:
+    """``text`` with its Planning section replaced by ``section`` (appended when it had none)."""
+    old = planning_section(text)
+    if not section:
+        return text
+    if old:
+        return text.replace(old, section)
+    return text.rstrip("\n") + "\n\n" + section
+
+
 # -- facts and report --------------------------------------------------------------------------------------
 def cpu_busy_seconds() -> float | None:
     """CPU-seconds the whole machine spent busy since boot (/proc/stat), or None off Linux."""
@@ -403,6 +781,7 @@ def machine_facts(collections: str, forks: int) -> dict:
         "python": platform.python_version(),
         "ansible-core": version_of("ansible-core"),
         "bcrypt": version_of("bcrypt"),
+        "jinja2": version_of("jinja2"),
         "libpass": version_of("libpass"),
         "community.general": collection_version(collections, "community.general"),
         "forks": forks,
@@ -413,6 +792,15 @@ def fmt_seconds(value: float) -> str:
     if value >= 100:
         return "%.0f s" % value
     return "%.1f s" % value
+
+
+def fmt_short(value: float) -> str:
+    """Seconds with the precision a short planning time needs (milliseconds below 0.1 s)."""
+    if value < 0.1:
+        return "%.1f ms" % (value * 1000)
+    if value < 10:
+        return "%.2f s" % value
+    return fmt_seconds(value)
 
 
 def fmt_ratio(peer: float, ours: float, unit: str = "") -> str:
@@ -651,16 +1039,30 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds a peer run may take before it runs on a sample of hosts; 0: never sample")
     p.add_argument("--peer-max-hosts", type=int, default=None,
                    help="run the peer on at most this many hosts (extrapolating the rest)")
+    p.add_argument("--only", choices=PARTS, default=env("BENCH_ONLY") or None,
+                   help="run one part: htpasswd (hash once against the peer) or planning (BENCH_ONLY)")
+    p.add_argument("--planning", default=env("BENCH_PLANNING", "100,1000"),
+                   help="host counts of the planning bench; empty: none (BENCH_PLANNING)")
+    p.add_argument("--planning-grants", type=int, default=int(env("BENCH_PLANNING_GRANTS", "200")),
+                   help="grants of the planning bench (BENCH_PLANNING_GRANTS)")
+    p.add_argument("--planning-budget", type=float, default=float(env("BENCH_PLANNING_BUDGET", "120")),
+                   help="seconds the old template's planning task may take before it runs on a sample of hosts; "
+                        "0: never sample (BENCH_PLANNING_BUDGET)")
+    p.add_argument("--planning-max-hosts", type=int, default=None,
+                   help="run the old template on at most this many hosts (extrapolating the rest)")
     p.add_argument("--state-dir", default=str(REPO / "state" / "bench"), help="where the simulated hosts live")
     p.add_argument("--output", default=str(REPO / "docs" / "benchmarks.md"), help="the report to write")
     p.add_argument("--json", default=None, help="also write the raw figures here (default: <state-dir>/results.json)")
     p.add_argument("--note", default=env("BENCH_NOTE", ""), help="a sentence added to the report")
     p.add_argument("--render-only", metavar="RESULTS_JSON", default=None,
-                   help="measure nothing: write the report again from the raw figures of an earlier run")
+                   help="measure nothing: write the report (or, from planning.json, its Planning section) again "
+                        "from the raw figures of an earlier run")
     return p
 
 
-BENCH_ENV = ("BENCH_HOSTS", "BENCH_USERS", "BENCH_SIZES", "BENCH_FORKS", "BENCH_PEER_BUDGET")
+BENCH_ENV = ("BENCH_HOSTS", "BENCH_USERS", "BENCH_SIZES", "BENCH_FORKS", "BENCH_PEER_BUDGET", "BENCH_ONLY",
+             "BENCH_PLANNING", "BENCH_PLANNING_GRANTS", "BENCH_PLANNING_BUDGET")
+PARTS = ("htpasswd", "planning")
 
 
 def command_line(argv: list) -> str:
@@ -678,17 +1080,29 @@ def main(argv: list | None = None) -> int:
         saved = json.loads(Path(args.render_only).read_text(encoding="utf-8"))
         if args.note:
             saved["meta"]["note"] = args.note
-        Path(args.output).write_text(render(saved["results"], saved["facts"], saved["meta"]), encoding="utf-8")
+        output = Path(args.output)
+        text = output.read_text(encoding="utf-8") if output.exists() else ""
+        if saved["results"] and "ways" in saved["results"][0]:
+            # planning.json: the Planning section only.
+            text = with_planning(text, render_planning(saved["results"], saved["facts"], saved["meta"]))
+        else:
+            text = with_planning(render(saved["results"], saved["facts"], saved["meta"]), planning_section(text))
+        output.write_text(text, encoding="utf-8")
         say("wrote %s from %s (nothing measured)" % (args.output, args.render_only))
         return 0
-    sizes = parse_sizes(args)
-    if not sizes or any(h < 1 or u < 1 for h, u in sizes):
+    parts = [args.only] if args.only else list(PARTS)
+    sizes = parse_sizes(args) if "htpasswd" in parts else []
+    if "htpasswd" in parts and (not sizes or any(h < 1 or u < 1 for h, u in sizes)):
         say("sizes must be at least 1x1")
+        return 2
+    planning = int_list(args.planning) if "planning" in parts else []
+    if any(h < len(PLANNING_SUBGROUPS) for h in planning) or (planning and args.planning_grants < 1):
+        say("planning needs at least %d hosts (its subgroups) and 1 grant" % len(PLANNING_SUBGROUPS))
         return 2
     state = Path(args.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     ansible_playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    collections = collections_path()
+    collections = collections_path(fetch="htpasswd" in parts)
     facts = machine_facts(collections, args.forks)
     runner = Runner(state, args.forks, collections, ansible_playbook)
 
@@ -697,16 +1111,16 @@ def main(argv: list | None = None) -> int:
     started, busy0, own0, load0 = time.perf_counter(), cpu_busy_seconds(), own_cpu_seconds(), loadavg()
     rates: dict = {}
     results: list = []
+    plan_cells: list = []
     output = Path(args.output)
     json_path = Path(args.json) if args.json else state / "results.json"
+    planning_json = state / "planning.json"
 
-    def write(remaining: list) -> dict:
-        """Write the report and the raw figures of the sizes done so far (after each size, so a stopped run
-        leaves what it measured, marked partial)."""
+    def run_meta(remaining: list) -> dict:
         duration = time.perf_counter() - started
         busy1, own1 = cpu_busy_seconds(), own_cpu_seconds()
         other = None if busy0 is None or busy1 is None else max(0.0, (busy1 - busy0) - (own1 - own0))
-        meta = {
+        return {
             "command": command,
             "started": started_at.strftime("%Y-%m-%d %H:%M UTC"),
             "duration": duration,
@@ -715,26 +1129,58 @@ def main(argv: list | None = None) -> int:
             "other_cpu": other,
             "other_share": None if other is None else other / (duration * (os.cpu_count() or 1)),
             "peer_budget": args.peer_budget if args.peer_max_hosts is None else 0,
+            "planning_budget": args.planning_budget if args.planning_max_hosts is None else 0,
             "note": args.note,
-            "remaining": ["%dx%d" % size for size in remaining],
+            "remaining": remaining,
         }
+
+    def existing_planning() -> str:
+        return planning_section(output.read_text(encoding="utf-8")) if output.exists() else ""
+
+    def write(remaining: list) -> dict:
+        """Write the report and the raw figures of the sizes done so far (after each size, so a stopped run
+        leaves what it measured, marked partial). The Planning section in the report is kept."""
+        meta = run_meta(["%dx%d" % size for size in remaining])
+        kept = existing_planning()
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(results, facts, meta), encoding="utf-8")
+        output.write_text(with_planning(render(results, facts, meta), kept), encoding="utf-8")
         json_path.write_text(json.dumps({"facts": facts, "meta": meta, "results": results}, indent=1),
                              encoding="utf-8")
         return meta
 
-    say("sizes %s, forks %d, peer budget %s s per run; state in %s"
-        % (", ".join("%dx%d" % s for s in sizes), args.forks, args.peer_budget, state))
+    def write_planning(remaining: list) -> dict:
+        """Write (or replace) the report's Planning section only, and its raw figures."""
+        meta = run_meta(["%d hosts" % hosts for hosts in remaining])
+        text = output.read_text(encoding="utf-8") if output.exists() else ""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(with_planning(text, render_planning(plan_cells, facts, meta)), encoding="utf-8")
+        planning_json.write_text(json.dumps({"facts": facts, "meta": meta, "results": plan_cells}, indent=1),
+                                 encoding="utf-8")
+        return meta
+
     meta: dict = {"duration": 0.0}
     try:
-        for index, (hosts, users) in enumerate(sizes):
-            results.append(bench_cell(runner, hosts, users, args, rates))
-            meta = write(sizes[index + 1:])
+        if planning:
+            say("planning %s hosts x %d grants, forks %d, old-way budget %s s; state in %s"
+                % (",".join(str(h) for h in planning), args.planning_grants, args.forks, args.planning_budget,
+                   state / "plan"))
+            for index, hosts in enumerate(planning):
+                plan_cells.append(bench_planning(state, hosts, args.planning_grants, args, collections,
+                                                 ansible_playbook))
+                meta = write_planning(planning[index + 1:])
+            claim = planner_claim(plan_cells)
+            if claim is not None and not claim[2]:
+                say("requirement does not hold: %s (%s)" % (claim[0], claim[1]))
+        if sizes:
+            say("sizes %s, forks %d, peer budget %s s per run; state in %s"
+                % (", ".join("%dx%d" % s for s in sizes), args.forks, args.peer_budget, state))
+            for index, (hosts, users) in enumerate(sizes):
+                results.append(bench_cell(runner, hosts, users, args, rates))
+                meta = write(sizes[index + 1:])
     except BenchError as exc:
         say("FAILED: %s" % exc)
         return 1
-    say("wrote %s and %s in %s" % (output, json_path, fmt_seconds(meta["duration"])))
+    say("wrote %s in %s" % (output, fmt_seconds(meta["duration"])))
     failed = [c for c in claims(results) if not c[3]]
     for size, claim, counted, _holds in failed:
         say("claim does not hold at %s: %s (%s)" % (size, claim, counted))

@@ -227,3 +227,70 @@ def test_render_only_rewrites_the_report_without_measuring(tmp_path):
     assert "Stopped by hand." in text
     assert "extrapolated" not in text.split("## Results", 1)[1].split("## Our claims", 1)[0].replace(
         "peer measured on", "")
+
+
+def test_planning_section_is_replaced_in_place():
+    old = "# Report\n\nabove\n\n" + bench.PLANNING_START + "\nold figures\n" + bench.PLANNING_END + "\n\nbelow\n"
+    section = bench.PLANNING_START + "\nnew figures\n" + bench.PLANNING_END + "\n"
+    text = bench.with_planning(old, section)
+    assert "new figures" in text and "old figures" not in text
+    assert text.startswith("# Report\n\nabove\n") and text.endswith("\nbelow\n")
+    assert bench.planning_section(text) == section
+    assert bench.with_planning("# Report\n", section) == "# Report\n\n" + section
+    assert bench.with_planning(old, "") == old
+
+
+def test_scale_planning_marks_and_keeps_the_fixed_part():
+    measured = {"wall": 10.0, "task": 4.0, "hosts_run": 2, "grants_planned": 30}
+    scaled = bench.scale_planning(measured, 10)
+    assert scaled["extrapolated"] is True and scaled["measured_hosts"] == 2
+    assert scaled["task"] == pytest.approx(20.0)
+    # The run's fixed part (6 s) is counted once; the task time of the 8 hosts not run is added.
+    assert scaled["wall"] == pytest.approx(26.0)
+    assert scaled["measured_task"] == 4.0 and scaled["grants_planned"] == 150
+    assert bench.scale_planning(measured, 2)["extrapolated"] is False
+
+
+@pytest.mark.slow
+def test_bench_planning_tiny(tmp_path):
+    """5 hosts x 3 grants, the old template on 4 of them: both ways run, agree host by host (the bench checks it),
+    and the Planning section is written between its markers without touching the rest of the report."""
+    hosts, grants, sample = 5, 3, 4
+    report, state = tmp_path / "benchmarks.md", tmp_path / "state"
+    report.write_text("# Benchmarks\n\nThe htpasswd tables stay.\n")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--only", "planning", "--planning", str(hosts),
+         "--planning-grants", str(grants), "--planning-max-hosts", str(sample), "--forks", "2",
+         "--state-dir", str(state), "--output", str(report)],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    cell = json.loads((state / "planning.json").read_text())["results"][0]
+    assert (cell["hosts"], cell["grants"]) == (hosts, grants)
+    legacy, planner = cell["ways"]["legacy"], cell["ways"]["planner"]
+    assert planner["hosts_run"] == hosts and not planner["extrapolated"]
+    assert legacy["measured_hosts"] == sample and legacy["extrapolated"]
+    assert legacy["task"] > 0 and planner["task"] > 0 and legacy["wall"] > 0 and planner["wall"] > 0
+    assert cell["direct"]["hosts"] == hosts
+    # plan_fleet alone planned the same inventory: some grants on each host, never more than all of them.
+    assert 0 < cell["direct"]["grants_planned"] <= hosts * grants
+
+    text = report.read_text()
+    assert text.startswith("# Benchmarks\n\nThe htpasswd tables stay.\n")
+    section = bench.planning_section(text)
+    assert section.startswith(bench.PLANNING_START) and section.rstrip().endswith(bench.PLANNING_END)
+    assert "planning task, old template" in section and "planning task, planner" in section
+    assert "| 5 × 3 |" in section
+    assert "**extrapolated from %d of %d hosts**" % (sample, hosts) in section
+    # No secret of the fake views in the report.
+    assert "$2b$" not in text
+    # Run again: the section is replaced, not appended.
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--only", "planning", "--planning", str(hosts),
+         "--planning-grants", str(grants), "--planning-max-hosts", str(hosts), "--forks", "2",
+         "--state-dir", str(state), "--output", str(report)],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    text = report.read_text()
+    assert text.count(bench.PLANNING_START) == 1 and "all %d hosts" % hosts in text
