@@ -27,10 +27,11 @@ DOCUMENTATION = """
 
 def _grants_planned(result: dict) -> dict | None:
     """host -> number of grants its plan holds, from a fleet_plan result or a set_fact of _plan."""
-    plan = result.get("plan")
-    if isinstance(plan, dict) and isinstance(plan.get("hosts"), dict):
-        return {host: len(p.get("grants", [])) for host, p in plan["hosts"].items()}
     facts = result.get("ansible_facts") or {}
+    plan = facts.get("promaccess_plan")
+    if isinstance(plan, dict) and isinstance(plan.get("hosts"), dict):
+        sets = plan["grant_sets"]
+        return {host: len(sets[p["grant_set"]]) for host, p in plan["hosts"].items()}
     if isinstance(facts.get("_plan"), dict):
         return {None: len(facts["_plan"].get("grants", []))}
     return None
