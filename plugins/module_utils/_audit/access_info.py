@@ -240,13 +240,10 @@ def users_of_secret(fmt, data: dict[str, str]) -> tuple[dict[str, str], int]:
     if isinstance(fmt, WebConfigFormat):
         return parse_web_config(data.get(fmt.key, "")), 0
     if isinstance(fmt, AuthMapFormat):
-        users = {}
-        for key, value in sorted(data.items()):
-            value = value.strip()
-            if value == "" or any(c in value for c in "\n\r:"):
-                raise _Unreadable("a key of the Secret does not hold a single password hash")
-            users[key] = value
-        return users, 0
+        try:
+            return fmt.parse(data)[1], 0
+        except AuthFormatError:  # its message names the key, which is a user name here
+            raise _Unreadable("a key of the Secret does not hold a single password hash") from None
     raise AccessInfoError("format %s cannot be inspected" % fmt.name)  # pragma: no cover - every format is above
 
 

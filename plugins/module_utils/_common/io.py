@@ -93,4 +93,3 @@ def install_file(module, staged: str, path: str, file_args: dict) -> None:
     _narrow_existing_mode(path, file_args.get("mode"))
     with _umask(0o077):
         module.atomic_move(staged, path, unsafe_writes=module.params.get("unsafe_writes", False))
-

@@ -436,16 +436,13 @@ class PrometheusFlagsBackend:
                 "after": after or "",
             }
         exists = before is not None
-        if changed and self.style == "systemd_dropin":
+        if changed and self.style == "systemd_dropin" and not self.module.check_mode:
             directory = os.path.dirname(os.path.abspath(self.path))
             if not os.path.isdir(directory):
-                if self.module.check_mode:
-                    directory = None
-                else:
-                    try:
-                        os.makedirs(directory, 0o755)
-                    except OSError as exc:
-                        raise FlagsError("cannot create %s: %s" % (directory, exc.strerror or exc)) from exc
+                try:
+                    os.makedirs(directory, 0o755)
+                except OSError as exc:
+                    raise FlagsError("cannot create %s: %s" % (directory, exc.strerror or exc)) from exc
         file_args = self.file_args(exists)
         if changed and not self.module.check_mode:
             try:

@@ -172,6 +172,36 @@ def translate(exc, verb: str, resource: str, namespace: str, name: str | None = 
     return K8sError("cannot %s: HTTP %s %s" % (what, status, message), status)
 
 
+def update_loop(kind: str, namespace: str, name: str, read, compute, send, retries: int, write: bool) -> dict:
+    """Read (``read()``), compute what to send (``compute(current)``, None for nothing), send it
+    (``send(current, wanted)``); on 409 start again, giving up after ``retries`` conflicts.
+
+    Returns ``{"before", "after", "wanted", "written", "conflicts"}``. With ``write=False`` (check mode) nothing
+    is sent and ``after`` is None when something would have been.
+    """
+    conflicts = 0
+    while True:
+        current = read()
+        wanted = compute(copy.deepcopy(current) if current is not None else None)
+        if wanted is None or not write:
+            return {"before": current, "after": None if wanted is not None else current, "wanted": wanted,
+                    "written": False, "conflicts": conflicts}
+        try:
+            after = send(current, wanted)
+        except K8sError as exc:
+            if exc.status != 409:
+                raise
+            conflicts += 1
+            if conflicts > retries:
+                raise K8sError(
+                    "%s %r in namespace %r kept changing under us: gave up after %d conflicting updates (HTTP 409)"
+                    % (kind, name, namespace, conflicts),
+                    409,
+                ) from exc
+            continue
+        return {"before": current, "after": after, "wanted": wanted, "written": True, "conflicts": conflicts}
+
+
 class SecretApi:
     """Secrets through CoreV1Api, as dicts."""
 
@@ -256,33 +286,18 @@ class SecretApi:
         be written; a Secret that would be created in a namespace that does not exist is refused, as the write
         would be.
         """
-        conflicts = 0
-        while True:
-            current = self.get(namespace, name)
-            wanted = mutate(copy.deepcopy(current) if current is not None else None)
-            if wanted is None or not write:
-                if wanted is not None and current is None and self.namespace_exists(namespace) is False:
-                    raise K8sError("namespace %r does not exist" % (namespace,))
-                return {"before": current, "after": None if wanted is not None else current, "wanted": wanted,
-                        "written": False, "conflicts": conflicts}
-            try:
-                if current is None:
-                    after = self.create(namespace, wanted)
-                else:
-                    wanted.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
-                    after = self.replace(namespace, name, wanted)
-            except K8sError as exc:
-                if exc.status != 409:
-                    raise
-                conflicts += 1
-                if conflicts > retries:
-                    raise K8sError(
-                        "Secret %r in namespace %r kept changing under us: gave up after %d conflicting "
-                        "updates (HTTP 409)" % (name, namespace, conflicts),
-                        409,
-                    ) from exc
-                continue
-            return {"before": current, "after": after, "wanted": wanted, "written": True, "conflicts": conflicts}
+
+        def send(current, wanted):
+            if current is None:
+                return self.create(namespace, wanted)
+            wanted.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.replace(namespace, name, wanted)
+
+        result = update_loop("Secret", namespace, name, lambda: self.get(namespace, name), mutate, send, retries, write)
+        if result["wanted"] is not None and result["before"] is None and not write:
+            if self.namespace_exists(namespace) is False:
+                raise K8sError("namespace %r does not exist" % (namespace,))
+        return result
 
 
 # -- other namespaced objects, patched field by field --------------------------------------------------------
@@ -354,24 +369,7 @@ class ObjectApi:
         Returns ``{"before", "after", "patch", "written", "conflicts"}``; with ``write=False`` (check mode)
         nothing is sent and ``after`` is None.
         """
-        conflicts = 0
-        while True:
-            current = self.get_existing(namespace, name)
-            patch = compute(copy.deepcopy(current))
-            if patch is None or not write:
-                return {"before": current, "after": None if patch else current, "patch": patch, "written": False,
-                        "conflicts": conflicts}
-            try:
-                after = self.merge_patch(namespace, name, patch)
-            except K8sError as exc:
-                if exc.status != 409:
-                    raise
-                conflicts += 1
-                if conflicts > retries:
-                    raise K8sError(
-                        "%s %r in namespace %r kept changing under us: gave up after %d conflicting updates "
-                        "(HTTP 409)" % (self.kind, name, namespace, conflicts),
-                        409,
-                    ) from exc
-                continue
-            return {"before": current, "after": after, "patch": patch, "written": True, "conflicts": conflicts}
+        result = update_loop(self.kind, namespace, name, lambda: self.get_existing(namespace, name), compute,
+                             lambda _current, patch: self.merge_patch(namespace, name, patch), retries, write)
+        result["patch"] = result.pop("wanted")
+        return result

@@ -30,6 +30,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.urls impor
     check_route_prefix,
     normalize_prefix,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import SECRET_KEY_RE
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import K8sBackend
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import ObjectApi
 
@@ -208,7 +209,6 @@ LISTEN_FLAG = "web.listen-address"
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HEALTH_PATHS = ("/-/healthy", "/-/ready")
 PROBE_MODES = ["auto", "tcp_socket", "keep"]
-_SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _RELOAD_ARG_RE = re.compile(r"^--?(reload-url|webhook-url)=(.*)$")
 
@@ -332,7 +332,7 @@ class PrometheusWorkloadBackend(_Backend):
         secret = self.params.get("web_config_secret")
         if secret and not _NAME_RE.match(secret):
             raise WiringError("web_config_secret must be a Secret name in the workload's namespace, not %r" % secret)
-        if not _SECRET_KEY_RE.match(self.key):
+        if not SECRET_KEY_RE.match(self.key):
             raise WiringError("web_config_key %r is not a valid Secret key" % self.key)
         if not self.mount_path.startswith("/") or ":" in self.mount_path or self.mount_path == "/":
             raise WiringError("web_config_mount_path must be an absolute path other than / without ':', not %r"
