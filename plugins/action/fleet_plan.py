@@ -16,7 +16,6 @@ from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan 
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import plain
 
 
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False

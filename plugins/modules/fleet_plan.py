@@ -11,7 +11,7 @@ module: fleet_plan
 short_description: Plan who gets what on every Prometheus host and Kubernetes cluster of the inventory
 version_added: 0.2.0
 description:
-  - The planner of the collection's playbooks (P(promaccess.core.provision_access#playbook) and the others),
+  - The planner of the collection's playbooks (C(promaccess.core.provision_access) and the others),
     run once on the controller (C(localhost)) for the whole fleet. It is an action plugin, so nothing runs on a
     managed host.
   - With O(stage=plan) it reads C(promaccess_grants), C(promaccess_internal_grant), C(promaccess_hosts),
@@ -49,7 +49,7 @@ options:
     default: plan
   store_grants:
     description:
-      - The grants of the credential store as M(promaccess.core.credential_store_info) returns them (RV(grants)
+      - The grants of the credential store as M(promaccess.core.credential_store_info) returns them (the C(grants)
         of that module). Grants with status V(revoked) are removed from every host and cluster.
     type: list
     elements: dict
@@ -62,13 +62,13 @@ options:
     default: false
   rotate:
     description:
-      - C(promaccess_rotate) of P(promaccess.core.rotate_credentials#playbook), checked and expanded into
+      - C(promaccess_rotate) of C(promaccess.core.rotate_credentials), checked and expanded into
         C(promaccess_plan.rotating) (V(all) is the internal grant and every grant of the inventory).
     type: list
     elements: str
   revoke:
     description:
-      - C(promaccess_revoke) of P(promaccess.core.revoke_access#playbook), checked (the internal grant and a grant
+      - C(promaccess_revoke) of C(promaccess.core.revoke_access), checked (the internal grant and a grant
         a ServiceMonitor still sends are refused) into C(promaccess_plan.revoking).
     type: list
     elements: str
