@@ -644,7 +644,7 @@ def render_planning(cells: list, facts: dict, meta: dict) -> str:
         "the views, the planning task). *plan_fleet alone*: the planner's pure function called in Python on the same",
         "inventory (`tests/bench/plan_direct.py`, fastest of %d runs), without Ansible's variable handling."
         % max([len(c["direct"]["runs"]) for c in cells] or [3]),
-        "The planner's wall also holds the `set_fact` that keeps the plan (as `plan.yml` does), and the",
+        "The planner's wall also holds one `fleet_part` expansion of a host's part (as `host_plan.yml` does), and the",
         "`bench_timer` callback reading the task's result once after the task (to compare both ways' plans).",
         "",
         "| hosts × grants | planning task, old template | planning task, planner | task old/planner "

@@ -239,7 +239,7 @@ def host_settings(host: str, given: dict) -> dict:
     if not s["promaccess_nginx_listen"]:
         raise PlanError("%s: promaccess_nginx_listen must name at least one listen address" % host)
     # The first listen directive's port: "8080", "127.0.0.1:8080", "8443 ssl" all give the port.
-    s["promaccess_nginx_port"] = str(s["promaccess_nginx_listen"][0]).split(" ")[0].split(":")[-1]
+    s["promaccess_nginx_port"] = str(s["promaccess_nginx_listen"][0]).split(" ", maxsplit=1)[0].rsplit(":", maxsplit=1)[-1]
     if s["promaccess_prometheus_listen_address"] is None:
         s["promaccess_prometheus_listen_address"] = "127.0.0.1:9090" if modes == ["nginx"] else "0.0.0.0:9090"
     # Where users reach it; the path part of the default is fixed here, the host name is the host's own fact.

@@ -68,7 +68,8 @@ GROUPS = {"all": ["h1", "h2", "h3", "c1"], "prometheus": ["h1", "h2", "h3"], "k8
 CLUSTER = {"promaccess_k8s_external_url": "https://prom.example.org/"}
 
 
-def compact(grants, hosts=None, clusters=None, groups=GROUPS, **kw):
+def compact(grants, hosts=None, clusters=None, groups=None, **kw):
+    groups = GROUPS if groups is None else groups
     hosts = {"h1": {}, "h2": {}, "h3": {}} if hosts is None else hosts
     clusters = {} if clusters is None else clusters
     return plan_fleet(grants, hosts, clusters, resolver(groups), **kw)
@@ -331,7 +332,7 @@ def test_service_monitor_sends_the_newest_credential_every_target_accepts(phase,
     assert [(t["name"], t["state"]) for t in filled["tokens"][0]["tokens"]] == held
     assert "grants" not in filled["tokens"][0] and "verify_url" not in filled["tokens"][0]
     assert {(c["secret"], c["status"]) for c in scrape["checks"]} == {
-        ("tok", 200 if s == "present" else 401) for _, s in held}
+        ("tok", 200 if state == "present" else 401) for _name, state in held}
 
 
 def test_revoked_grant_leaves_every_token_secret_and_no_service_monitor_may_send_it():
