@@ -12,15 +12,20 @@ fleet instead of once per host:
 * :func:`host_settings` and :func:`cluster_settings` give each host's and cluster's ``promaccess_*`` settings
   with every default filled in (the only place those defaults live) and refuse settings that cannot work;
 * :func:`plan_host` (a Prometheus VM) and :func:`plan_cluster` (a Kubernetes cluster) say which grants go into
-  which user file or Secret, in order (internal first, then the inventory's order, then revoked grants to be
-  removed), which endpoints exist and which checks prove it; :func:`plan_scrape` does the same for a cluster's
-  scrape credentials;
-* :func:`plan_fleet` puts them together; :func:`handoff_grants`, :func:`summary_lines` and :func:`report_hosts`
-  turn the hosts' verification results into the hand-off list, the summary and the audit's input.
+  which user file or Secret, in order (internal first, then the inventory's order), and which endpoints exist;
+  :func:`plan_scrape` does the same for a cluster's scrape credentials; :func:`credential_checks` says, per
+  grant, which of its credentials an endpoint must accept (200) and refuse (401);
+* :func:`plan_fleet` puts them together in a compact plan: grant lists are shared between the hosts that hold
+  the same ones (:class:`GrantSets`) and checks are kept per grant, so the plan grows with the hosts, not with
+  hosts x grants; :func:`host_part` expands one host's part for its play (revoked grants appended to every
+  file, to be removed; the checks of each endpoint);
+* :func:`handoff_grants`, :func:`summary_lines` and :func:`report_hosts` turn the hosts' verification and
+  inspection results into the hand-off list, the summary and the audit's input.
 
 The plan holds no secret: user files are lists of grant names, checks name a credential by grant, set
 (``present`` / ``refused``) and index. The host plays join them with the credential store's views
-(``promaccess_credentials``), which only no_log tasks touch.
+(``promaccess_credentials``), which only no_log tasks touch; :func:`scrape_secrets` does that join for a
+cluster's scrape credentials.
 
 Host patterns are resolved by a ``resolve(patterns) -> set of host names`` callable that the action plugin backs
 with Ansible's own inventory pattern engine, once per distinct pattern list.
