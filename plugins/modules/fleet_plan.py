@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: fleet_plan
 short_description: Plan who gets what on every Prometheus host and Kubernetes cluster of the inventory
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The planner of the collection's playbooks (C(promaccess.core.provision_access) and the others),
     run once on the controller (C(localhost)) for the whole fleet. It is an action plugin, so nothing runs on a
