@@ -594,6 +594,21 @@ def planner_claim(cells: list) -> tuple | None:
     return None
 
 
+def run_conditions(meta: dict, what: str) -> list:
+    """The closing rows of the machine table (load, CPU taken by other work) and the partial-run and note lines."""
+    lines = ["| load average (1, 5, 15 min) at start; at end | %s; %s |" % (meta["load_start"], meta["load_end"])]
+    if meta.get("other_cpu") is not None:
+        lines.append("| CPU used by other work during the run | %s CPU-seconds, %.0f%% of the machine |"
+                     % (format(meta["other_cpu"], ".0f"), meta["other_share"] * 100))
+    lines.append("")
+    if meta.get("remaining"):
+        lines += ["**Partial %s**: the run had not measured %s yet when this was written."
+                  % (what, ", ".join(meta["remaining"])), ""]
+    if meta.get("note"):
+        lines += textwrap.wrap(meta["note"], 110) + [""]
+    return lines
+
+
 def render_planning(cells: list, facts: dict, meta: dict) -> str:
     """The Planning section, between its markers (so that it can be rewritten alone)."""
     lines = [
@@ -625,17 +640,8 @@ def render_planning(cells: list, facts: dict, meta: dict) -> str:
         "| ansible-core | %s |" % facts["ansible-core"],
         "| Jinja2 | %s |" % facts.get("jinja2", "unknown"),
         "| forks (both ways) | %s |" % facts["forks"],
-        "| load average (1, 5, 15 min) at start; at end | %s; %s |" % (meta["load_start"], meta["load_end"]),
     ]
-    if meta.get("other_cpu") is not None:
-        lines.append("| CPU used by other work during the run | %s CPU-seconds, %.0f%% of the machine |"
-                     % (format(meta["other_cpu"], ".0f"), meta["other_share"] * 100))
-    lines.append("")
-    if meta.get("remaining"):
-        lines += ["**Partial section**: the run had not measured %s yet when this was written."
-                  % ", ".join(meta["remaining"]), ""]
-    if meta.get("note"):
-        lines += textwrap.wrap(meta["note"], 110) + [""]
+    lines += run_conditions(meta, "section")
     lines += [
         "*Planning task*: from the start of the planning task to its last host's result, as the `bench_timer`",
         "callback (`tests/bench/callback_plugins/`) saw them: for the old way the `set_fact` rendering the template",
@@ -870,17 +876,8 @@ def render(results: list, facts: dict, meta: dict) -> str:
         "| libpass (passlib API) | %s |" % facts["libpass"],
         "| community.general (peer) | %s |" % facts["community.general"],
         "| forks (both approaches) | %s |" % facts["forks"],
-        "| load average (1, 5, 15 min) at start; at end | %s; %s |" % (meta["load_start"], meta["load_end"]),
     ]
-    if meta.get("other_cpu") is not None:
-        lines.append("| CPU used by other work during the run | %s CPU-seconds, %.0f%% of the machine |"
-                     % (format(meta["other_cpu"], ".0f"), meta["other_share"] * 100))
-    lines.append("")
-    if meta.get("remaining"):
-        lines += ["**Partial report**: the run had not measured %s yet when this was written."
-                  % ", ".join(meta["remaining"]), ""]
-    if meta.get("note"):
-        lines += textwrap.wrap(meta["note"], 110) + [""]
+    lines += run_conditions(meta, "report")
     if meta.get("other_share") is not None and meta["other_share"] >= 0.05:
         lines += [
             "Other work ran on the machine during the measurement (the row above: CPU time the machine spent",

@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.fleet_plan_spec import FLEET_PLAN_ARGUMENT_SPEC
 from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as planner
-from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import plain
+from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 
 
 class ActionModule(ActionBase):

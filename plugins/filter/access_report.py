@@ -14,24 +14,14 @@ from ansible_collections.promaccess.core.plugins.plugin_utils.access_report impo
     render_html,
     render_markdown,
 )
-
-
-def _plain(value):
-    """Plain Python containers and strings (Ansible may hand over tagged or lazy ones)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
+from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 
 
 def access_report(hosts, grants, internal_grant="internal", store=None, missing_grants=None, generated_at=None):
     try:
         return build_report(
-            _plain(hosts), _plain(grants), internal_grant=str(internal_grant), generated_at=generated_at,
-            store=None if store is None else str(store), missing_grants=_plain(missing_grants),
+            plain(hosts), plain(grants), internal_grant=str(internal_grant), generated_at=generated_at,
+            store=None if store is None else str(store), missing_grants=plain(missing_grants),
         )
     except AccessReportError as exc:
         raise AnsibleFilterError("access_report: %s" % exc) from None
@@ -40,7 +30,7 @@ def access_report(hosts, grants, internal_grant="internal", store=None, missing_
 def _render(renderer, report):
     if not isinstance(report, dict) or "rows" not in report or "summary" not in report:
         raise AnsibleFilterError("expected a report made by promaccess.core.access_report")
-    return renderer(_plain(report))
+    return renderer(plain(report))
 
 
 def access_report_markdown(report):

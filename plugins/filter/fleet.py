@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import (
     PlanError,
     host_part,
-    plain,
     scrape_secrets as _scrape_secrets,
 )
 

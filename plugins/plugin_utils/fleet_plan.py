@@ -68,17 +68,6 @@ class PlanError(ValueError):
     secret; every such error is raised before anything changes."""
 
 
-def plain(value):
-    """Plain Python containers and strings (Ansible may hand over tagged or lazy ones)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 # -- one spec for the settings ---------------------------------------------------------------------------------
 # name -> (default, kind). Defaults that depend on other settings are None here and filled in by the functions.
 HOST_SPEC: dict[str, tuple] = {

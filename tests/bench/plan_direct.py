@@ -31,6 +31,7 @@ def main() -> int:
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as planner
+    from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 
     inventory = InventoryManager(DataLoader(), sources=[args.inventory])
     groups = inventory.get_groups_dict()
@@ -40,10 +41,10 @@ def main() -> int:
     for name in groups[planner.DEFAULT_HOSTS_GROUP]:
         host = inventory.get_host(name)
         hvars = dict(get_group_vars(host.get_groups()), **host.get_vars())
-        hosts[name] = {k: planner.plain(hvars[k]) for k in planner.HOST_SPEC if k in hvars}
+        hosts[name] = {k: plain(hvars[k]) for k in planner.HOST_SPEC if k in hvars}
     views = dict(cvars["bench_views"], **cvars["bench_revoked_views"])
     revoked = [g["grant"] for g in cvars["bench_store_grants"] if g.get("status") == "revoked"]
-    grants = planner.plain(cvars["promaccess_grants"])
+    grants = plain(cvars["promaccess_grants"])
 
     manager = InventoryManager(DataLoader(), parse=False)
     for group, members in groups.items():

@@ -166,7 +166,7 @@ def test_bench_tiny_fleet_counts(tmp_path):
     hosts, users, sample = 3, 2, 2
     report, raw = tmp_path / "benchmarks.md", tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench.py"), "--sizes", "%dx%d" % (hosts, users),
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--only", "htpasswd", "--sizes", "%dx%d" % (hosts, users),
          "--peer-max-hosts", str(sample), "--forks", "2", "--state-dir", str(tmp_path / "state"),
          "--output", str(report), "--json", str(raw)],
         cwd=REPO, capture_output=True, text=True, check=False, timeout=900,
