@@ -36,7 +36,19 @@ class ActionModule(ActionBase):
         hostvars = task_vars["hostvars"]
         for host in hosts:
             hv = hostvars[host]
-            out[host] = {name: plain(hv[name]) for name in spec if name in hv}
+            out[host] = {}
+            for name in spec:
+                if name not in hv:
+                    continue
+                try:
+                    out[host][name] = plain(hv[name])
+                except AnsibleError as exc:
+                    # Planning happens on the controller before any host's facts are gathered.
+                    raise planner.PlanError(
+                        "%s: %s cannot be worked out on the controller, where the plan is made before any fact "
+                        "of the host is gathered (%s); give it from inventory values, or leave it unset for its "
+                        "default" % (host, name, exc.message.splitlines()[0] if exc.message else type(exc).__name__)
+                    ) from None
         return out
 
     def _resolver(self, task_vars: dict):
