@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.fleet_plan_spec import FLEET_PLAN_ARGUMENT_SPEC
 from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as planner
 from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
+from ansible_collections.promaccess.core.plugins.plugin_utils.inventory import pattern_resolver
 
 
 class ActionModule(ActionBase):
@@ -52,31 +52,22 @@ class ActionModule(ActionBase):
         return out
 
     def _resolver(self, task_vars: dict):
-        """Ansible's own pattern engine over the inventory's groups, as the inventory_hostnames lookup uses it."""
-        manager = InventoryManager(self._loader, parse=False)
-        for group, members in task_vars["groups"].items():
-            manager.add_group(group)
-            for host in members:
-                manager.add_host(host, group=group)
+        return pattern_resolver(self._loader, task_vars["groups"])
 
-        def resolve(patterns: list[str]) -> set:
-            try:
-                return {h.name for h in manager.get_hosts(pattern=":".join(patterns))}
-            except AnsibleError:
-                return set()
-
-        return resolve
+    @staticmethod
+    def _views(task_vars: dict) -> dict:
+        """The store's views of every grant, active and revoked (secret: never returned)."""
+        # Facts set by set_fact are data already: no templating (the views of 200 grants cost seconds).
+        views = dict(plain(task_vars.get("promaccess_credentials") or {}))
+        views.update(plain(task_vars.get("promaccess_revoked_credentials") or {}))
+        return views
 
     def _plan(self, args: dict, task_vars: dict) -> dict:
         internal = self._var(task_vars, "promaccess_internal_grant", planner.DEFAULT_INTERNAL_GRANT)
         hosts = self._group(task_vars, "promaccess_hosts", planner.DEFAULT_HOSTS_GROUP)
         clusters = self._group(task_vars, "promaccess_k8s_hosts", planner.DEFAULT_CLUSTERS_GROUP)
         revoked = [g["grant"] for g in args["store_grants"] if g.get("status") == "revoked"]
-        views = None
-        if args["with_credentials"]:
-            # Facts set by set_fact are data already: no templating (the views of 200 grants cost seconds).
-            views = dict(plain(task_vars.get("promaccess_credentials") or {}))
-            views.update(plain(task_vars.get("promaccess_revoked_credentials") or {}))
+        views = self._views(task_vars) if args["with_credentials"] else None
         return planner.plan_fleet(
             self._var(task_vars, "promaccess_grants") or [],
             self._host_vars(task_vars, hosts, planner.HOST_SPEC),
@@ -117,7 +108,11 @@ class ActionModule(ActionBase):
             plan = plain((task_vars.get("ansible_facts") or {}).get("promaccess_plan"))
             if not isinstance(plan, dict):
                 raise planner.PlanError("stage %s needs the plan of stage plan (promaccess_plan)" % args["stage"])
-            if args["stage"] == "results":
+            if args["stage"] == "checks":
+                # The plan made before minting stays; only its checks follow the credentials now read.
+                plan["checks"] = planner.credential_checks(self._views(task_vars))
+                result["ansible_facts"] = {"promaccess_plan": plan}
+            elif args["stage"] == "results":
                 verified = self._from_hosts(task_vars, plan, "promaccess_verified")
                 result["handoff"] = planner.handoff_grants(plan, verified, args["handoff_only"])
                 result["summary"] = planner.summary_lines(plan, verified, args["handoff_dir"])

@@ -42,10 +42,12 @@ attributes:
 options:
   stage:
     description:
-      - V(plan) validates the settings and returns the plan; V(results) and V(report) read what the
-        host plays left and need the fact C(promaccess_plan).
+      - V(plan) validates the settings and returns the plan; V(checks) adds to that plan the checks of the
+        credentials now read (the C(promaccess_credentials) and C(promaccess_revoked_credentials) facts) without
+        planning again; V(results) and V(report) read what the host plays left. All but V(plan) need the fact
+        C(promaccess_plan).
     type: str
-    choices: [plan, results, report]
+    choices: [plan, checks, results, report]
     default: plan
   store_grants:
     description:
@@ -92,10 +94,9 @@ EXAMPLES = r"""
   promaccess.core.fleet_plan:
     store_grants: "{{ store_info.grants }}"
 
-- name: Plan again with the credentials' views, so the plan has its checks
+- name: Once the credentials are read, add their checks to the plan
   promaccess.core.fleet_plan:
-    store_grants: "{{ store_info.grants }}"
-    with_credentials: true
+    stage: checks
 
 - name: Hand-off list and summary once every host ran
   promaccess.core.fleet_plan:
@@ -106,8 +107,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ansible_facts:
-  description: With O(stage=plan), the plan.
-  returned: when O(stage=plan)
+  description: With O(stage=plan) or O(stage=checks), the plan.
+  returned: when O(stage=plan) or O(stage=checks)
   type: dict
   contains:
     promaccess_plan:

@@ -351,19 +351,24 @@ class GrantSets:
         return self._index[key]
 
 
+def triable(view: dict):
+    """``(set, index, credential, status)`` for each credential of a grant's view that a check can try: the
+    present ones (200) and the refused ones (401). A refused credential whose password the store no longer
+    keeps cannot be tried, so it is left out."""
+    for which, status in CHECK_SETS:
+        for index, cred in enumerate(view.get(which) or []):
+            if cred.get("password"):
+                yield which, index, cred, status
+
+
 def credential_checks(views: dict) -> dict:
-    """Per grant, what an endpoint that holds it must answer for each of its credentials: 200 for the present
-    ones, 401 for the refused ones, by set and index into the grant's view. A refused credential whose password
-    the store no longer keeps cannot be tried, so it is left out."""
-    out = {}
-    for grant, view in views.items():
-        checks = []
-        for which, status in CHECK_SETS:
-            for index, cred in enumerate(view.get(which) or []):
-                if cred.get("password"):
-                    checks.append({"set": which, "index": index, "role": cred.get("role"), "status": status})
-        out[grant] = checks
-    return out
+    """Per grant, what an endpoint that holds it must answer for each of its credentials, by set and index into
+    the grant's view."""
+    return {
+        grant: [{"set": which, "index": index, "role": cred.get("role"), "status": status}
+                for which, index, cred, status in triable(view)]
+        for grant, view in views.items()
+    }
 
 
 def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str, sets: GrantSets) -> dict:
@@ -565,13 +570,9 @@ def scrape_secrets(scrape: dict, views: dict) -> dict:
     for item in scrape["tokens"]:
         held = []
         for grant in item["grants"]:
-            if grant not in views:
-                continue
-            for which, _status in CHECK_SETS:
-                for cred in views[grant].get(which) or []:
-                    if cred.get("password"):
-                        held.append({"name": "%s %s" % (grant, cred.get("role")), "token": cred["password"],
-                                     "state": "present" if which == "present" else "absent"})
+            for which, _index, cred, _status in triable(views.get(grant, {})):
+                held.append({"name": "%s %s" % (grant, cred.get("role")), "token": cred["password"],
+                             "state": "present" if which == "present" else "absent"})
         tokens.append(dict({k: v for k, v in item.items() if k != "grants"}, tokens=held))
     return {"auth": auth, "tokens": tokens}
 
@@ -597,32 +598,26 @@ def handoff_grants(plan: dict, verified: dict, only=None) -> list[dict]:
 
 
 def summary_lines(plan: dict, verified: dict, handoff_dir: str) -> list[str]:
-    """Every endpoint and what was verified against it, for the end of each playbook."""
+    """Every endpoint and what was verified against it, for the end of each playbook. A host checks its own
+    loopback; a cluster is checked from the controller, and one the controller cannot reach is applied but
+    NOT verified."""
     lines, unverified = [], []
-    for host in plan["hosts"]:
-        eps = verified.get(host)
-        if eps is None:
-            lines.append("%s: NOT VERIFIED (failed or unreachable)" % host)
-            unverified.append(host)
-            continue
-        for ep in eps:
-            lines.append("%s %s %s (checked at %s): 401 anonymous, 401 wrong password, 200 for %s"
-                         % (host, ep["kind"], ep["external_url"], ep["url"], ", ".join(ep["grants"])))
-    for cluster in plan["clusters"]:
-        eps = verified.get(cluster)
-        if eps is None:
-            lines.append("%s: NOT VERIFIED (failed or unreachable)" % cluster)
-            unverified.append(cluster)
-            continue
-        for ep in eps:
-            if ep.get("verified"):
-                lines.append("%s kubernetes %s %s (checked at %s from the controller): 401 anonymous, 401 wrong "
-                             "password, 200 for %s" % (cluster, ep["kind"], ep["external_url"], ep["url"],
-                                                       ", ".join(ep["grants"])))
-            else:
-                lines.append("%s kubernetes %s %s: NOT VERIFIED (%s); applied for %s"
-                             % (cluster, ep["kind"], ep["external_url"], ep.get("reason", ""), ", ".join(ep["grants"])))
-                unverified.append("%s %s" % (cluster, ep["external_url"]))
+    for part, kind, where in (("hosts", "", ""), ("clusters", "kubernetes ", " from the controller")):
+        for host in plan[part]:
+            eps = verified.get(host)
+            if eps is None:
+                lines.append("%s: NOT VERIFIED (failed or unreachable)" % host)
+                unverified.append(host)
+                continue
+            for ep in eps:
+                what = "%s %s%s %s" % (host, kind, ep["kind"], ep["external_url"])
+                grants = ", ".join(ep["grants"])
+                if ep.get("verified", True):
+                    lines.append("%s (checked at %s%s): 401 anonymous, 401 wrong password, 200 for %s"
+                                 % (what, ep["url"], where, grants))
+                else:
+                    lines.append("%s: NOT VERIFIED (%s); applied for %s" % (what, ep.get("reason", ""), grants))
+                    unverified.append("%s %s" % (host, ep["external_url"]))
     if unverified:
         lines.append("Endpoints NOT verified: " + "; ".join(unverified))
     lines.append("Hand-off files: %s/<grant>/credentials.txt.age and message.txt" % handoff_dir)

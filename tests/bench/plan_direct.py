@@ -26,12 +26,12 @@ def main() -> int:
     args = p.parse_args()
     sys.path.insert(0, args.collections)
     # pylint: disable=import-outside-toplevel
-    from ansible.errors import AnsibleError
     from ansible.inventory.helpers import get_group_vars
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as planner
     from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
+    from ansible_collections.promaccess.core.plugins.plugin_utils.inventory import pattern_resolver
 
     inventory = InventoryManager(DataLoader(), sources=[args.inventory])
     groups = inventory.get_groups_dict()
@@ -46,17 +46,7 @@ def main() -> int:
     revoked = [g["grant"] for g in cvars["bench_store_grants"] if g.get("status") == "revoked"]
     grants = plain(cvars["promaccess_grants"])
 
-    manager = InventoryManager(DataLoader(), parse=False)
-    for group, members in groups.items():
-        manager.add_group(group)
-        for host in members:
-            manager.add_host(host, group=group)
-
-    def resolve(patterns):
-        try:
-            return {h.name for h in manager.get_hosts(pattern=":".join(patterns))}
-        except AnsibleError:
-            return set()
+    resolve = pattern_resolver(DataLoader(), groups)
 
     def once():
         return planner.plan_fleet(grants, hosts, {}, resolve, internal=cvars.get("promaccess_internal_grant",

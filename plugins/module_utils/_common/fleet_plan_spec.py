@@ -8,7 +8,7 @@ Private to promaccess.core: no stable API."""
 from __future__ import annotations
 
 FLEET_PLAN_ARGUMENT_SPEC = {
-    "stage": {"type": "str", "default": "plan", "choices": ["plan", "results", "report"]},
+    "stage": {"type": "str", "default": "plan", "choices": ["plan", "checks", "results", "report"]},
     "store_grants": {"type": "list", "elements": "dict", "default": []},
     "with_credentials": {"type": "bool", "default": False},
     "rotate": {"type": "list", "elements": "str"},

@@ -1,6 +1,6 @@
 """The fleet planner (plugins/plugin_utils/fleet_plan.py): who gets what, on every host and cluster, from one run.
 
-Host patterns are resolved by Ansible's own InventoryManager, as the action plugin does; credential views come
+Host patterns are resolved by the action plugin's own resolver (Ansible's pattern engine); credential views come
 from the store's real ``grant_view``, so the rotation phases are the store's own.
 """
 
@@ -9,27 +9,24 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as fp
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import PlanError, plan_fleet
+from ansible_collections.promaccess.core.plugins.plugin_utils.inventory import pattern_resolver
 
 KEY = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"
 
 
 def resolver(groups: dict):
-    manager = InventoryManager(DataLoader(), parse=False)
-    for group, members in groups.items():
-        manager.add_group(group)
-        for host in members:
-            manager.add_host(host, group=group)
+    """The action plugin's resolver, counting its calls."""
+    engine = pattern_resolver(DataLoader(), groups)
     calls = []
 
     def resolve(patterns):
         calls.append(list(patterns))
-        return {h.name for h in manager.get_hosts(pattern=":".join(patterns))}
+        return engine(patterns)
 
     resolve.calls = calls
     return resolve
