@@ -23,7 +23,7 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule demo ee docs docs-lint bench clean
+.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule molecule-kubernetes demo ee docs docs-lint bench clean k8s-build k8s-up k8s-down
 
 help:
 	@sed -n '2,4p' Makefile
@@ -62,17 +62,36 @@ docs: bootstrap collection
 	VENV=$(VENV) scripts/docs-build.sh
 
 unit: bootstrap collection
+	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
 	$(BIN)/python -m pytest tests/unit
 
 integration: bootstrap collection
+	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
 	$(BIN)/python -m pytest tests/integration
 
 # Molecule scenarios on podman hosts with systemd (all podman scenarios, or SCENARIO=name).
 molecule: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/molecule.sh $(SCENARIO)
 
+# The tests' throwaway Kubernetes control plane (docs/testing.md): kube-apiserver, etcd, the Prometheus Operator
+# and Traefik built from their Go modules (once per version, cached in ~/.cache/promaccess-k8s), then started on
+# 127.0.0.1. `make k8s-up` prints the admin kubeconfig's path last. The tests start it themselves when it is down.
+k8s-build:
+	scripts/k8s-build.sh
+
+k8s-up: bootstrap
+	$(BIN)/python tests/controlplane/controlplane.py up
+
+k8s-down: bootstrap
+	$(BIN)/python tests/controlplane/controlplane.py down
+
+# Molecule scenario `kubernetes` (role k8s_access) against that control plane, or the cluster KUBECONFIG names.
+molecule-kubernetes: bootstrap collection
+	PROMACCESS_VENV=$(VENV) scripts/molecule-kubernetes.sh
+
 # The test command README.md gives and .ci/run calls. pytest runs last, so its summary closes the output.
-test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule
+test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule molecule-kubernetes
+	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
 	$(BIN)/python -m pytest tests/unit tests/integration
 
 demo: bootstrap collection

@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
-# Run the molecule scenario `kubernetes` (role promaccess.core.k8s_access against a real cluster) when KUBECONFIG
-# names one. No cluster runs on the project's test machines: without KUBECONFIG this says so and exits 0, and
-# that is NOT a pass - nothing was tested. See docs/kubernetes.md.
+# Run the molecule scenario `kubernetes` (role promaccess.core.k8s_access) against a real Kubernetes API server.
 #
+#   scripts/molecule-kubernetes.sh                 the project's throwaway control plane (tests/controlplane:
+#                                                  kube-apiserver, etcd, the Prometheus Operator, Traefik), started
+#                                                  here when it is down and stopped again at the end
 #   KUBECONFIG=~/.kube/kind scripts/molecule-kubernetes.sh
-#   K8S_ACCESS_INGRESS=prometheus K8S_ACCESS_PROMETHEUS=k8s KUBECONFIG=... scripts/molecule-kubernetes.sh
+#                                                  a cluster of yours (prepare creates its objects in
+#                                                  K8S_ACCESS_NAMESPACE; the CRDs of the Prometheus Operator must
+#                                                  be installed when K8S_ACCESS_PROMETHEUS or _SERVICEMONITOR is set)
+#
+# Bootstraps what it needs (the project virtualenv, requirements-molecule.txt). Needs no stdin. See docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 VENV=${PROMACCESS_VENV:-${VENV:-$REPO/.venv}}
 
+log() { echo "molecule-kubernetes.sh: $*" >&2; }
+
+[[ -x $VENV/bin/python ]] || VENV=$VENV scripts/bootstrap.sh
+stamp=$VENV/.requirements-molecule.sha256
+want=$(sha256sum requirements-molecule.txt | cut -d' ' -f1)
+if [[ ! -x $VENV/bin/molecule || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements-molecule.txt
+  echo "$want" > "$stamp"
+fi
+
+started=false
 if [[ -z ${KUBECONFIG:-} ]]; then
-  echo "kubernetes scenario NOT run: no KUBECONFIG (no cluster on this machine)"
-  exit 0
+  if ! "$VENV/bin/python" tests/controlplane/controlplane.py status >/dev/null; then
+    started=true
+  fi
+  KUBECONFIG=$("$VENV/bin/python" tests/controlplane/controlplane.py up | tail -n1)
+  export KUBECONFIG
+  # the control plane's objects for the scenario: an Ingress of the class Traefik serves, a Prometheus and a
+  # ServiceMonitor in a namespace the Prometheus Operator watches
+  export K8S_ACCESS_NAMESPACE=${K8S_ACCESS_NAMESPACE:-promaccess-molecule}
+  export K8S_ACCESS_INGRESS=${K8S_ACCESS_INGRESS:-prometheus}
+  export K8S_ACCESS_PROMETHEUS=${K8S_ACCESS_PROMETHEUS:-k8s}
+  export K8S_ACCESS_SERVICEMONITOR=${K8S_ACCESS_SERVICEMONITOR:-prometheus-self}
+  export K8S_ACCESS_OPERATOR=true
+  log "against the project's control plane ($KUBECONFIG)"
 fi
-if [[ ! -x $VENV/bin/molecule ]]; then
-  echo "molecule-kubernetes.sh: no molecule in $VENV: run scripts/molecule.sh once, or pip install -r requirements-molecule.txt" >&2
-  exit 2
-fi
+cleanup() {
+  if $started; then "$VENV/bin/python" tests/controlplane/controlplane.py down || true; fi
+}
+trap cleanup EXIT
+
 # the collection under its FQCN, as tests/conftest.py and the Makefile arrange it
 collections=$REPO/build/collections
 mkdir -p "$collections/ansible_collections/promaccess"
 [[ -e $collections/ansible_collections/promaccess/core ]] || ln -s "$REPO" "$collections/ansible_collections/promaccess/core"
-export ANSIBLE_COLLECTIONS_PATH=$collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
-export PATH=$VENV/bin:$PATH
+# kubernetes.core (prepare.yml) from the ansible package on PyPI, as scripts/molecule.sh does
+cache_collections=$(PROMACCESS_VENV=$VENV scripts/fetch-collections.sh)
+export ANSIBLE_COLLECTIONS_PATH=$collections:$cache_collections
+export PATH=$VENV/bin:$PATH ANSIBLE_NOCOLOR=1
 cd extensions
-exec molecule test --scenario-name kubernetes
+molecule test --scenario-name kubernetes

@@ -22,6 +22,13 @@ def collections_root() -> Path:
 
 
 ROOT = collections_root()
+# tests/controlplane (the real Kubernetes control plane the tests run against) imports as `controlplane`
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT))
+# kubernetes.core and friends, unpacked from the ansible package on PyPI by scripts/fetch-collections.sh
+_FETCHED = REPO / ".cache" / "collections"
+if _FETCHED.is_dir() and str(_FETCHED) not in os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep):
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] += os.pathsep + str(_FETCHED)

@@ -1,4 +1,4 @@
-"""Shared loaders for the Kubernetes role test: run_playbook from test_targets.py and the stand-in server."""
+"""Shared loaders for the Kubernetes role test: run_playbook from test_targets.py and the session on the real API server."""
 
 from __future__ import annotations
 
@@ -16,4 +16,4 @@ def _load(name, path):
 
 
 run_playbook = _load("promaccess_test_targets_k8s", HERE / "test_targets.py").run_playbook
-StandinServer = _load("promaccess_standin_loader_k8s", HERE.parent / "k8s_standin" / "__init__.py").load().StandinServer
+from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)

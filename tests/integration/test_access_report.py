@@ -1,9 +1,9 @@
-"""access_report.yml end to end on real files: three local "hosts" and one cluster (on the STAND-IN API server).
+"""access_report.yml end to end on real files: three local "hosts" and one cluster (on the real kube-apiserver).
 
 Set-up: the credential store is minted by the real ``promaccess.core.credential`` lookup, and each host's
 user files are written by the real ``web_config`` and ``htpasswd_users`` modules, from provision_access's own
 plan (``_provision`` plan.yml), into a folder per host; the cluster's Secret by ``k8s_basic_auth_secret``
-into the stand-in (tests/k8s_standin/server.py: not Kubernetes). No nginx or Prometheus runs: the report reads
+into the real kube-apiserver of tests/controlplane. No nginx or Prometheus runs: the report reads
 files only.
 
 Then: a clean report (no drift, hosts changed=0, twice, and in check mode), a rotation started in the store
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promaccess_k8s_role_helpers import StandinServer
+from promaccess_k8s_role_helpers import ClusterSession
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -109,14 +109,14 @@ def tree_digest(root: Path) -> dict:
 
 
 class Fleet:
-    def __init__(self, tmp: Path, standin):
+    def __init__(self, tmp: Path, k8s):
         self.tmp = tmp
-        self.standin = standin
+        self.k8s = k8s
         self.reports = tmp / "reports"
         subprocess.run(["age-keygen", "-o", str(tmp / "operator-key.txt")], capture_output=True, check=True)
         (tmp / "operator-recipient.txt").write_text(subprocess.run(
             ["age-keygen", "-y", str(tmp / "operator-key.txt")], capture_output=True, text=True, check=True).stdout)
-        kubeconfig = standin.write_kubeconfig(tmp / "kubeconfig")
+        kubeconfig = k8s.write_kubeconfig(tmp / "kubeconfig")
         recipients = [str(tmp / "operator-recipient.txt")]
         hosts = {}
         for host, modes in zip(HOSTS, (["native", "nginx"], ["nginx"], ["native"])):
@@ -207,8 +207,8 @@ def assert_no_secret(fleet: Fleet, outputs: list[str], extra: list[str] = ()) ->
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("access-report")
-    with StandinServer(namespaces=[NS]) as standin:
-        fleet = Fleet(tmp, standin)
+    with ClusterSession(namespaces=[NS]) as k8s:
+        fleet = Fleet(tmp, k8s)
         setup = fleet.playbook(str(tmp / "setup.yml"))
         assert setup.returncode == 0, setup.stdout[-6000:] + setup.stderr[-2000:]
         yield fleet
@@ -221,7 +221,7 @@ def rows_of(report, **match):
 @pytest.mark.slow
 def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
     before = {host: tree_digest(fleet.tmp / host) for host in HOSTS}
-    writes = len(fleet.standin.writes())
+    writes = len(fleet.k8s.writes())
     runs = []
     for args in ((), (), ("--check",)):
         proc, report = fleet.report(*args)
@@ -232,7 +232,7 @@ def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
             assert recap(proc.stdout, host)["changed"] == 0, host
             assert recap(proc.stdout, host)["failed"] == 0, host
         assert {host: tree_digest(fleet.tmp / host) for host in HOSTS} == before
-        assert len(fleet.standin.writes()) == writes
+        assert len(fleet.k8s.writes()) == writes
     report = runs[0][1]
     summary = report["summary"]
     assert summary["drift"] == 0 and report["findings"] == [], report["findings"]
@@ -284,10 +284,10 @@ def test_drift_is_reported_and_fails_when_asked(fleet):
     del config["basic_auth_users"][b_user]
     web.write_text(yaml.safe_dump(config))
     os.chmod(fleet.tmp / "h3" / "web.yml", 0o644)
-    secret = fleet.standin.get_object("secrets", NS, "prometheus-basic-auth")
+    secret = fleet.k8s.get_object("secrets", NS, "prometheus-basic-auth")
     auth = base64.b64decode(secret["data"]["auth"]).decode() + "%s:%s\n" % (stranger[::-1], stranger_hash)
     secret["data"]["auth"] = base64.b64encode(auth.encode()).decode()
-    fleet.standin.put_object("secrets", NS, secret)
+    fleet.k8s.put_object("secrets", NS, secret)
 
     proc, report = fleet.report("-vvv")  # every module result and its invocation is printed, and searched below
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

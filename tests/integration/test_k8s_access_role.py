@@ -1,8 +1,8 @@
-"""Role promaccess.core.k8s_access run by ansible-playbook against the stand-in Kubernetes API server.
+"""Role promaccess.core.k8s_access run by ansible-playbook against the real kube-apiserver of tests/controlplane.
 
-The stand-in (tests/k8s_standin/server.py) is not Kubernetes (none can run here). The four-step cycle is four
+The four-step cycle is four
 ansible-playbook runs of k8s_access_role.yml: --check (changes reported, nothing written), apply, --check
-again and apply again (both changed=0, nothing written). Then what the stand-in holds is read back and checked
+again and apply again (both changed=0, nothing written). Then what the API server holds is read back and checked
 independently of the modules (passlib for the htpasswd lines).
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promaccess_k8s_role_helpers import StandinServer, run_playbook
+from promaccess_k8s_role_helpers import ClusterSession, run_playbook
 
 HERE = Path(__file__).resolve().parent
 NS = "monitoring"
@@ -36,38 +36,39 @@ def test_role_four_step_cycle(tmp_path):
     passwords = {"internal": secrets.token_urlsafe(18), "team_a": secrets.token_urlsafe(18)}
     hashes = {n: bcrypt.using(rounds=4).hash(p) for n, p in passwords.items()}
     token = secrets.token_urlsafe(32)
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("ingresses", NS, {
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object("ingresses", NS, {
             "metadata": {"name": "prometheus", "annotations": {"kubernetes.io/ingress.class": "nginx"}},
             "spec": {"rules": [{"host": "metrics.example.org"}]}})
-        standin.put_object("prometheuses", NS, {"metadata": {"name": "k8s"}, "spec": {"replicas": 1}})
-        standin.put_object("servicemonitors", NS, {
+        # the API server fills in the CRD's defaults (scrapeInterval, portName, ...): kept as it stored them
+        initial = k8s.put_object("prometheuses", NS, {"metadata": {"name": "k8s"}, "spec": {"replicas": 1}})
+        k8s.put_object("servicemonitors", NS, {
             "metadata": {"name": "certctl-server"},
             "spec": {"selector": {}, "endpoints": [
                 {"port": "https", "bearerTokenSecret": {"name": "certctl-prometheus-key", "key": "old"}}]}})
-        env = {"K8S_AUTH_KUBECONFIG": standin.write_kubeconfig(tmp_path / "kubeconfig")}
+        env = {"K8S_AUTH_KUBECONFIG": k8s.write_kubeconfig(tmp_path / "kubeconfig")}
         varsfile = tmp_path / "vars.yml"
         varsfile.write_text(yaml.safe_dump({"k8s_hashes": hashes, "k8s_scrape_token": token}))
         varsfile.chmod(0o600)
         steps = []
         for check in (True, False, True, False):
-            before = len(standin.writes())
+            before = len(k8s.writes())
             args = ["-e", "@%s" % varsfile] + (["--check"] if check else [])
             proc = run_playbook(HERE / "k8s_access_role.yml", tmp_path, env, *args)
             assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
             assert token not in proc.stdout + proc.stderr
-            steps.append((_recap(proc.stdout), len(standin.writes()) - before))
+            steps.append((_recap(proc.stdout), len(k8s.writes()) - before))
         # The connection reaches every task through the role's module_defaults (group/promaccess.core.k8s):
         # with the environment pointing nowhere, k8s_access_kubeconfig alone must do, scrape tasks included.
         proc = run_playbook(HERE / "k8s_access_role.yml", tmp_path, {"K8S_AUTH_KUBECONFIG": str(tmp_path / "none")},
                             "-e", "@%s" % varsfile, "-e", "k8s_access_kubeconfig=%s" % env["K8S_AUTH_KUBECONFIG"])
         assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
         assert _recap(proc.stdout)["changed"] == 0
-        secret = standin.get_object("secrets", NS, "prometheus-basic-auth")
-        ingress = standin.get_object("ingresses", NS, "prometheus")
-        prometheus = standin.get_object("prometheuses", NS, "k8s")
-        monitor = standin.get_object("servicemonitors", NS, "certctl-server")
-        scrape = standin.get_object("secrets", NS, "certctl-prometheus-key")
+        secret = k8s.get_object("secrets", NS, "prometheus-basic-auth")
+        ingress = k8s.get_object("ingresses", NS, "prometheus")
+        prometheus = k8s.get_object("prometheuses", NS, "k8s")
+        monitor = k8s.get_object("servicemonitors", NS, "certctl-server")
+        scrape = k8s.get_object("secrets", NS, "certctl-prometheus-key")
 
     (check1, writes1), (apply1, writes2), (check2, writes3), (apply2, writes4) = steps
     assert check1["changed"] == 4 and writes1 == 0  # Secret, Ingress, Prometheus, scrape auth
@@ -86,7 +87,7 @@ def test_role_four_step_cycle(tmp_path):
         "nginx.ingress.kubernetes.io/auth-secret-type": "auth-file",
         "nginx.ingress.kubernetes.io/auth-realm": "Prometheus",
     }
-    assert prometheus["spec"] == {"replicas": 1, "externalUrl": "https://metrics.example.org/prometheus",
+    assert prometheus["spec"] == {**initial["spec"], "externalUrl": "https://metrics.example.org/prometheus",
                                   "routePrefix": "/prometheus"}
     assert monitor["spec"]["endpoints"] == [{"port": "https", "authorization": {
         "type": "Bearer", "credentials": {"name": "certctl-prometheus-key", "key": "api-key"}}}]

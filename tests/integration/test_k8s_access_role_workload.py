@@ -1,10 +1,11 @@
-"""Role promaccess.core.k8s_access on the prometheus Helm chart's Deployment, against the stand-in API server.
+"""Role promaccess.core.k8s_access on the prometheus Helm chart's Deployment, against a real API server.
 
 With k8s_access_prometheus_kind Deployment and the prometheus_web_config Secret format, the role writes the
 web.yml Secret (internal user first) and wires it into the chart's server container: --web.external-url,
 --web.route-prefix, the Secret mounted read-only as --web.config.file, probes turned to tcpSocket. Runs
---check, apply and apply again (changed=0, no write). The stand-in (tests/k8s_standin/server.py) is not
-Kubernetes; what it holds is read back and checked with passlib and kubernetes-validate.
+--check, apply and apply again (changed=0, no write). The real
+kube-apiserver of tests/controlplane stores and defaults the objects; what it holds is read back and checked with
+passlib and kubernetes-validate.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promaccess_k8s_role_helpers import StandinServer, run_playbook
+from promaccess_k8s_role_helpers import ClusterSession, run_playbook
 
 HERE = Path(__file__).resolve().parent
 NS = "monitoring"
@@ -55,17 +56,17 @@ def test_role_wires_the_chart_deployment(tmp_path):
     varsfile = tmp_path / "vars.yml"
     varsfile.write_text(yaml.safe_dump({"k8s_hashes": hashes}))
     varsfile.chmod(0o600)
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("deployments", NS, CHART_DEPLOYMENT)
-        env = {"K8S_AUTH_KUBECONFIG": standin.write_kubeconfig(tmp_path / "kubeconfig")}
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object("deployments", NS, CHART_DEPLOYMENT)
+        env = {"K8S_AUTH_KUBECONFIG": k8s.write_kubeconfig(tmp_path / "kubeconfig")}
         steps = []
         for check in (True, False, False):
-            before = len(standin.writes())
+            before = len(k8s.writes())
             proc = run_playbook(playbook, tmp_path, env, "-e", "@%s" % varsfile, *(["--check"] if check else []))
             assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
-            steps.append((_changed(proc.stdout), len(standin.writes()) - before, proc.stdout))
-        secret = standin.get_object("secrets", NS, "prometheus-web-config")
-        deployment = standin.get_object("deployments", NS, "prometheus-server")
+            steps.append((_changed(proc.stdout), len(k8s.writes()) - before, proc.stdout))
+        secret = k8s.get_object("secrets", NS, "prometheus-web-config")
+        deployment = k8s.get_object("deployments", NS, "prometheus-server")
 
     (check_changed, check_writes, _out), (apply_changed, apply_writes, apply_out), (again_changed, again_writes, _o) = steps
     assert (check_changed, check_writes) == (2, 0)  # the Secret and the Deployment, nothing written
@@ -80,7 +81,7 @@ def test_role_wires_the_chart_deployment(tmp_path):
     assert server["args"][-3:] == ["--web.external-url=https://metrics.example.org/prometheus",
                                    "--web.route-prefix=/prometheus",
                                    "--web.config.file=/etc/prometheus-web-config/web.yml"]
-    assert {"name": "promaccess-web-config", "secret": {"secretName": "prometheus-web-config"}} in \
+    assert {"name": "promaccess-web-config", "secret": {"secretName": "prometheus-web-config", "defaultMode": 420}} in \
         deployment["spec"]["template"]["spec"]["volumes"]
     assert server["readinessProbe"]["tcpSocket"] == {"port": 9090}
     kv.validate(deployment, "1.33.0", strict=True)

@@ -29,10 +29,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.secret import
 
 HERE = Path(__file__).resolve().parent
 KUBERNETES_VERSION = "1.33.0"  # one of kubernetes_validate.utils.all_versions() in kubernetes-validate 1.37.0
-_spec = importlib.util.spec_from_file_location("promaccess_standin_loader2", HERE.parent / "k8s_standin" / "__init__.py")
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
+from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
 
 
 def free_port() -> int:
@@ -167,9 +164,9 @@ def test_written_secrets_validate_against_kubernetes_schema(fmt_name, tmp_path):
     import kubernetes_validate.utils as kv
 
     assert KUBERNETES_VERSION in kv.all_versions()
-    with StandinServer(namespaces=["monitoring"]) as standin:
+    with ClusterSession(namespaces=["monitoring"]) as k8s:
         params = dict(
-            kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
+            kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
             validate_certs=None, ca_cert=None, namespace="monitoring", name="prom-auth", format=fmt_name,
             labels={"app.kubernetes.io/name": "prometheus"}, state="present", exclusive=False,
             bcrypt_rounds=4, rehash="never",
@@ -179,7 +176,7 @@ def test_written_secrets_validate_against_kubernetes_schema(fmt_name, tmp_path):
         params["users"].append({"name": "team-a", "password": secrets.token_urlsafe(12), "password_hash": None,
                                 "state": "present"})
         BasicAuthSecretBackend(_Module(params)).run()
-        bodies = [r["body"] for r in standin.writes()]
+        bodies = [r["body"] for r in k8s.writes()]
     assert [r.get("kind") for r in bodies] == ["Secret", "Secret"]
     for body in bodies:
         kv.validate(body, KUBERNETES_VERSION, strict=True)

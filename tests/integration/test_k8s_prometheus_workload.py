@@ -1,10 +1,11 @@
 """promaccess.core.k8s_prometheus_url on the prometheus Helm chart's Deployment, run by ansible-playbook.
 
-The stand-in API server (tests/k8s_standin/server.py; not Kubernetes) holds the chart's Deployment as the chart
-renders it with default values (tests/data/k8s/prometheus-server-deployment.yaml, written by hand). The playbook
-(k8s_prometheus_workload.yml) runs the four-step cycle, a change across two injected 409s, and two refusals.
-This file then checks what the stand-in holds: every chart arg kept in its place, nothing outside the owned
-fields changed, and the Deployment valid against the Kubernetes OpenAPI schema (kubernetes-validate, strict).
+The real kube-apiserver of tests/controlplane holds the chart's Deployment as the chart renders it with default
+values (tests/data/k8s/prometheus-server-deployment.yaml, written by hand), defaulted by the server. The playbook
+(k8s_prometheus_workload.yml) runs the four-step cycle, a change across two real 409s (a concurrent writer, see
+tests/controlplane/session.py), and two refusals. This file then checks what the API server holds: every chart
+arg kept in its place, nothing outside the owned fields changed, and the Deployment valid against the Kubernetes
+OpenAPI schema (kubernetes-validate, strict).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _load(name, path):
 
 
 run_playbook = _load("promaccess_test_targets_workload", HERE / "test_targets.py").run_playbook
-StandinServer = _load("promaccess_standin_loader_workload", HERE.parent / "k8s_standin" / "__init__.py").load().StandinServer
+from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
 
 
 def _containers(obj):
@@ -42,14 +43,15 @@ def test_playbook_on_chart_deployment(tmp_path):
     import kubernetes_validate.utils as kv
 
     kv.validate(CHART_DEPLOYMENT, KUBERNETES_VERSION, strict=True)  # the starting point is valid
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("deployments", NS, CHART_DEPLOYMENT)
-        kubeconfig = standin.write_kubeconfig(tmp_path / "kubeconfig")
+    with ClusterSession(namespaces=[NS]) as k8s:
+        # what the API server stored: the chart's object with the server's defaults filled in
+        initial = k8s.put_object("deployments", NS, CHART_DEPLOYMENT)
+        kubeconfig = k8s.write_kubeconfig(tmp_path / "kubeconfig")
         proc = run_playbook(HERE / "k8s_prometheus_workload.yml", tmp_path, {"K8S_AUTH_KUBECONFIG": kubeconfig},
-                            "-e", "k8s_standin_url=%s" % standin.url)
+                            "-e", "k8s_faults_url=%s" % k8s.faults_url)
         assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
-        stored = standin.get_object("deployments", NS, "prometheus-server")
-        patches = [w for w in standin.writes() if not w["path"].startswith("/_standin/")]
+        stored = k8s.get_object("deployments", NS, "prometheus-server")
+        patches = k8s.writes()
 
     # one write for the first apply, then 2 conflicting + 1 accepted for the prefix change; nothing else
     assert [w["method"] for w in patches] == ["PATCH"] * 4
@@ -60,7 +62,7 @@ def test_playbook_on_chart_deployment(tmp_path):
         kv.validate({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": pod_spec},
                     KUBERNETES_VERSION, strict=True)
 
-    chart_server = _containers(CHART_DEPLOYMENT)["prometheus-server"]
+    chart_server = _containers(initial)["prometheus-server"]
     server = _containers(stored)["prometheus-server"]
     assert server["args"] == chart_server["args"] + [
         "--web.external-url=https://metrics.example.org/prom",
@@ -76,9 +78,9 @@ def test_playbook_on_chart_deployment(tmp_path):
         assert {k: v for k, v in server[probe].items() if k != "tcpSocket"} == \
             {k: v for k, v in chart_server[probe].items() if k != "httpGet"}
     reloader = "prometheus-server-configmap-reload"
-    assert _containers(stored)[reloader] == _containers(CHART_DEPLOYMENT)[reloader]
-    assert stored["spec"]["template"]["spec"]["volumes"] == CHART_DEPLOYMENT["spec"]["template"]["spec"]["volumes"] + [
-        {"name": "promaccess-web-config", "secret": {"secretName": "prometheus-web-config"}}]
+    assert _containers(stored)[reloader] == _containers(initial)[reloader]
+    assert stored["spec"]["template"]["spec"]["volumes"] == initial["spec"]["template"]["spec"]["volumes"] + [
+        {"name": "promaccess-web-config", "secret": {"secretName": "prometheus-web-config", "defaultMode": 420}}]
     without_template = {k: v for k, v in stored["spec"].items() if k != "template"}
-    assert without_template == {k: v for k, v in CHART_DEPLOYMENT["spec"].items() if k != "template"}
-    assert stored["metadata"]["labels"] == CHART_DEPLOYMENT["metadata"]["labels"]
+    assert without_template == {k: v for k, v in initial["spec"].items() if k != "template"}
+    assert stored["metadata"]["labels"] == initial["metadata"]["labels"]

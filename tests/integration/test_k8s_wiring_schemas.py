@@ -1,7 +1,8 @@
 """What k8s_scrape_auth, k8s_ingress_auth and k8s_prometheus_url leave on the API server, validated by schema.
 
-The backends run over real HTTP against the stand-in API server (tests/k8s_standin/server.py, not Kubernetes;
-it stores objects without validating them). The objects it then holds are validated:
+The backends run against the real kube-apiserver of tests/controlplane, which validates Secrets, Ingresses and
+workloads itself and prunes what a CRD schema does not know. The objects it then holds, and what was sent, are
+validated again, strictly (unknown fields are errors, where the API server only warns and drops them):
 
 * Secrets, Ingresses, and the prometheus chart's Deployment or StatefulSet against the Kubernetes OpenAPI schema with kubernetes-validate (pinned Kubernetes
   KUBERNETES_VERSION, strict: unknown fields are errors);
@@ -37,10 +38,7 @@ CRDS = HERE.parent / "data" / "crds"
 CHART_DEPLOYMENT = yaml.safe_load((HERE.parent / "data" / "k8s" / "prometheus-server-deployment.yaml").read_text())
 KUBERNETES_VERSION = "1.33.0"  # as in test_k8s_consumers.py
 NS = "monitoring"
-_spec = importlib.util.spec_from_file_location("promaccess_standin_loader3", HERE.parent / "k8s_standin" / "__init__.py")
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
+from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
 
 
 class _Module:
@@ -87,8 +85,8 @@ def service_monitor_errors(obj):
     return sorted(e.message for e in validator.iter_errors(obj))
 
 
-def conn(standin, tmp_path):
-    return dict(kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
+def conn(k8s, tmp_path):
+    return dict(kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
                 validate_certs=None, ca_cert=None, namespace=NS)
 
 
@@ -115,22 +113,22 @@ SERVICE_MONITOR = {
 
 def scrape_scenario(tmp_path):
     """k8s_scrape_auth twice on SERVICE_MONITOR: what it leaves (monitor after each run, Secret writes, Secrets)."""
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("servicemonitors", NS, SERVICE_MONITOR)
-        connection = conn(standin, tmp_path)
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object("servicemonitors", NS, SERVICE_MONITOR)
+        connection = conn(k8s, tmp_path)
         # bearer on one endpoint: migrates bearerTokenSecret to authorization, new key, old key removed
         ScrapeAuthBackend(_Module(scrape_params(
             connection, endpoint_ports=["https"], secret_key="api-key-2", token=secrets.token_urlsafe(32),
             secret_labels={"app.kubernetes.io/part-of": "prometheus"}))).run()
-        monitors = [standin.get_object("servicemonitors", NS, "app")]
+        monitors = [k8s.get_object("servicemonitors", NS, "app")]
         # basic auth on the other one
         ScrapeAuthBackend(_Module(scrape_params(
             connection, endpoint_ports=["exporter"], auth_type="basic", secret_name="exporter-scrape",
             username="prometheus", password=secrets.token_urlsafe(24)))).run()
-        monitors.append(standin.get_object("servicemonitors", NS, "app"))
-        secret_bodies = [w["body"] for w in standin.writes() if w["path"].split("?")[0].rsplit("/", 2)[-2] == "secrets"
+        monitors.append(k8s.get_object("servicemonitors", NS, "app"))
+        secret_bodies = [w["body"] for w in k8s.writes() if w["path"].split("?")[0].rsplit("/", 2)[-2] == "secrets"
                          or w["path"].split("?")[0].endswith("/secrets")]
-        stored = [standin.get_object("secrets", NS, n) for n in ("scrape", "exporter-scrape")]
+        stored = [k8s.get_object("secrets", NS, n) for n in ("scrape", "exporter-scrape")]
     return monitors, secret_bodies, stored
 
 
@@ -183,26 +181,26 @@ PROMETHEUS = {
 
 
 def test_prometheus_objects_validate_with_operator_package(tmp_path):
-    """k8s_prometheus_url sets, changes and removes the fields; every object the stand-in then holds is valid."""
+    """k8s_prometheus_url sets, changes and removes the fields; every object the API server then holds is valid."""
     operator_schemas.ensure_deps()
     stored = []
-    with StandinServer(namespaces=[NS]) as standin:
-        stored.append(standin.put_object("prometheuses", NS, PROMETHEUS))
-        connection = conn(standin, tmp_path)
+    with ClusterSession(namespaces=[NS]) as k8s:
+        stored.append(k8s.put_object("prometheuses", NS, PROMETHEUS))
+        connection = conn(k8s, tmp_path)
         for external_url, route_prefix in (("https://metrics.example.org/prometheus", "/prometheus"),
                                            ("https://metrics.example.org/prom/", "/prom"),
                                            ("", "")):
             result = PrometheusUrlBackend(_Module(dict(connection, name="k8s", external_url=external_url,
                                                        route_prefix=route_prefix))).run()
             assert result["changed"] is True
-            stored.append(standin.get_object("prometheuses", NS, "k8s"))
+            stored.append(k8s.get_object("prometheuses", NS, "k8s"))
     results = operator_schemas.validate(stored)
     assert [(r["kind"], r["name"], r["valid"], r["errors"]) for r in results] == [("Prometheus", "k8s", True, [])] * 4
     assert stored[1]["spec"]["externalUrl"] == "https://metrics.example.org/prometheus"
     assert stored[2]["spec"]["routePrefix"] == "/prom"
     assert "externalUrl" not in stored[3]["spec"] and "routePrefix" not in stored[3]["spec"]
     for obj in stored[1:]:  # nothing else changed
-        assert {k: v for k, v in obj["spec"].items() if k not in ("externalUrl", "routePrefix")} == PROMETHEUS["spec"]
+        assert {k: v for k, v in obj["spec"].items() if k not in ("externalUrl", "routePrefix")} == stored[0]["spec"]
 
 
 def _bad_prometheus(**spec):
@@ -256,13 +254,13 @@ def test_ingress_validates(controller, tmp_path):
             "backend": {"service": {"name": "prometheus", "port": {"number": 9090}}}}]}}]},
     }
     kv.validate(ingress, KUBERNETES_VERSION, strict=True)
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("ingresses", NS, ingress)
-        IngressAuthBackend(_Module(dict(conn(standin, tmp_path), name="prometheus", controller=controller,
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object("ingresses", NS, ingress)
+        IngressAuthBackend(_Module(dict(conn(k8s, tmp_path), name="prometheus", controller=controller,
                                         secret_name="prometheus-basic-auth", auth_secret_type="auth-file",
                                         realm="Prometheus", state="present"))).run()
-        stored = standin.get_object("ingresses", NS, "prometheus")
-        (patch,) = [w["body"] for w in standin.writes()]
+        stored = k8s.get_object("ingresses", NS, "prometheus")
+        (patch,) = [w["body"] for w in k8s.writes()]
     kv.validate(stored, KUBERNETES_VERSION, strict=True)
     assert len(stored["metadata"]["annotations"]) > 1
     # the patch alone, as a partial Ingress, is valid too (annotations are a map of strings)
@@ -271,11 +269,11 @@ def test_ingress_validates(controller, tmp_path):
 
 
 def test_prometheus_patch_is_only_the_two_string_fields(tmp_path):
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object("prometheuses", NS, {"metadata": {"name": "k8s"}, "spec": {"replicas": 2}})
-        PrometheusUrlBackend(_Module(dict(conn(standin, tmp_path), name="k8s", external_url="https://m.example.org/p",
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object("prometheuses", NS, {"metadata": {"name": "k8s"}, "spec": {"replicas": 2}})
+        PrometheusUrlBackend(_Module(dict(conn(k8s, tmp_path), name="k8s", external_url="https://m.example.org/p",
                                           route_prefix="/p"))).run()
-        (patch,) = [w["body"] for w in standin.writes()]
+        (patch,) = [w["body"] for w in k8s.writes()]
     assert patch == {"spec": {"externalUrl": "https://m.example.org/p", "routePrefix": "/p"}}
 
 
@@ -317,16 +315,16 @@ def test_chart_workload_validates(kind, plural, tmp_path):
 
     kv.validate(_chart_workload(kind), KUBERNETES_VERSION, strict=True)
     states = []
-    with StandinServer(namespaces=[NS]) as standin:
-        standin.put_object(plural, NS, _chart_workload(kind))
-        base = dict(conn(standin, tmp_path), name="prometheus-server", kind=kind, container="prometheus-server",
+    with ClusterSession(namespaces=[NS]) as k8s:
+        k8s.put_object(plural, NS, _chart_workload(kind))
+        base = dict(conn(k8s, tmp_path), name="prometheus-server", kind=kind, container="prometheus-server",
                     web_config_key="web.yml", web_config_mount_path="/etc/prometheus-web-config", probes="auto")
         for change in ({"external_url": "https://m.example.org/p", "route_prefix": "/p",
                         "web_config_secret": "prometheus-web-config"},
                        {"external_url": None, "route_prefix": "", "web_config_secret": ""}):
             result = PrometheusWorkloadBackend(_Module(dict(base, **change))).run()
             assert result["changed"]
-            states.append(standin.get_object(plural, NS, "prometheus-server"))
+            states.append(k8s.get_object(plural, NS, "prometheus-server"))
     for state in states:
         kv.validate(state, KUBERNETES_VERSION, strict=True)
     server = [c for c in states[0]["spec"]["template"]["spec"]["containers"] if c["name"] == "prometheus-server"][0]

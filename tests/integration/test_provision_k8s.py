@@ -1,15 +1,15 @@
-"""provision_access.yml with Kubernetes cluster hosts and no VM host, against the STAND-IN API server.
+"""provision_access.yml with Kubernetes cluster hosts and no VM host, against the real control plane of
+tests/controlplane (kube-apiserver, and Traefik as the ingress controller).
 
-The stand-in (tests/k8s_standin/server.py) is not Kubernetes: no cluster and no ingress controller can run on
-these machines. So the Secret and the Ingress annotations are read back from the stand-in, the htpasswd line
-is checked with passlib against the credential the real ``age`` CLI decrypts from the hand-off file, and the
-ingress URL of cluster host ``standin`` (a closed loopback port: there is no ingress controller behind it) must
-be reported as NOT verified, without failing the run.
+Cluster host ``k8s`` (namespace monitoring): the Secret and the Ingress annotations are read back from the API
+server, the htpasswd line is checked with passlib against the credential the real ``age`` CLI decrypts from the
+hand-off file, and its external URL (a closed loopback port) must be reported as NOT verified, without failing
+the run.
 
-A second cluster host, ``standin-b`` (another namespace of the same stand-in), exercises the verification branch:
-its URL is served by ``_FakeIngress`` below, a STAND-IN for an ingress controller (not ingress-nginx: it only
-reads the Secret's ``auth`` key from the stand-in on every request and answers 401 or 200 after a passlib
-check). It shows the playbook's checks run and pass; it proves nothing about a real controller.
+Cluster host ``k8s-b`` (namespace monitoring-b): a real Prometheus behind a real Ingress
+(tests/integration/_ingress_backend.py). Traefik reads the Secret the playbook writes and the annotations it
+sets; the playbook's own checks through it pass, and this file checks again with the handed-off credential:
+401 anonymous, 401 with a wrong password, 200 with the right one.
 
 Two playbook runs: apply, then apply again with changed=0 and no write.
 """
@@ -22,14 +22,13 @@ import re
 import socket
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
-from promaccess_k8s_role_helpers import StandinServer
+from _ingress_backend import PrometheusBehindIngress, status
+from promaccess_k8s_role_helpers import ClusterSession
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -50,52 +49,6 @@ def recap(output: str, host: str) -> dict:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
 
 
-class _FakeIngress:
-    """A STAND-IN for an ingress controller on 127.0.0.1: basic auth against the stand-in's Secret, read per request."""
-
-    def __init__(self, standin, namespace, secret, prefix="/prometheus/"):
-        from passlib.apache import HtpasswdFile
-
-        outer = self
-        self.requests = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                code = 404
-                if self.path.startswith(prefix):
-                    obj = standin.get_object("secrets", namespace, secret)
-                    code = 401
-                    header = self.headers.get("Authorization", "")
-                    if obj and header.startswith("Basic "):
-                        user, _unused, password = base64.b64decode(header[6:]).decode().partition(":")
-                        ht = HtpasswdFile.from_string(base64.b64decode(obj["data"]["auth"]).decode())
-                        if user in ht.users() and ht.check_password(user, password):
-                            code = 200
-                outer.requests.append((self.path, code))
-                body = b'{"status":"success"}' if code == 200 else b"no"
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], prefix)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 def age_decrypt(identity: Path, path: Path) -> dict:
     out = subprocess.run(["age", "--decrypt", "-i", str(identity), str(path)],
                          capture_output=True, text=True, check=True).stdout
@@ -112,12 +65,11 @@ def cluster(tmp_path_factory):
         (tmp / ("%s-recipient.txt" % who)).write_text(pub)
     # Nothing listens there: the controller cannot reach the "ingress" (no ingress controller runs here).
     external_url = "http://127.0.0.1:%d/prometheus/" % free_port()
-    with StandinServer(namespaces=[NS, NS_B]) as standin, _FakeIngress(standin, NS_B, "prometheus-basic-auth") as fake:
-        for ns in (NS, NS_B):
-            standin.put_object("ingresses", ns, {
-                "metadata": {"name": "prometheus", "annotations": {"kubernetes.io/ingress.class": "nginx"}},
-                "spec": {"rules": [{"host": "metrics.example.org"}]}})
-        kubeconfig = standin.write_kubeconfig(tmp / "kubeconfig", context="standin")
+    with ClusterSession(namespaces=[NS, NS_B]) as k8s, PrometheusBehindIngress(k8s, NS_B, tmp) as backend:
+        k8s.put_object("ingresses", NS, {
+            "metadata": {"name": "prometheus", "annotations": {"kubernetes.io/ingress.class": "nginx"}},
+            "spec": {"rules": [{"host": "metrics.example.org"}]}})
+        kubeconfig = k8s.write_kubeconfig(tmp / "kubeconfig", context="k8s")
         inventory = {"all": {
             "vars": {
                 "ansible_python_interpreter": sys.executable,
@@ -133,22 +85,22 @@ def cluster(tmp_path_factory):
                 ],
             },
             "children": {"k8s_clusters": {"hosts": {
-                "standin": {
+                "k8s": {
                     "ansible_connection": "local",
                     "promaccess_k8s_kubeconfig": kubeconfig or str(tmp / "kubeconfig"),
-                    "promaccess_k8s_context": "standin",
+                    "promaccess_k8s_context": "k8s",
                     "promaccess_k8s_namespace": NS,
                     "promaccess_k8s_ingress_name": "prometheus",
                     "promaccess_k8s_external_url": external_url,
                 },
-                "standin-b": {
+                "k8s-b": {
                     "ansible_connection": "local",
                     "promaccess_k8s_kubeconfig": kubeconfig or str(tmp / "kubeconfig"),
-                    "promaccess_k8s_context": "standin",
+                    "promaccess_k8s_context": "k8s",
                     "promaccess_k8s_namespace": NS_B,
                     "promaccess_k8s_ingress_name": "prometheus",
                     "promaccess_k8s_external_url": "https://metrics-b.example.org/prometheus/",
-                    "promaccess_k8s_verify_url": fake.url,
+                    "promaccess_k8s_verify_url": backend.url,
                 },
             }}},
         }}
@@ -158,16 +110,16 @@ def cluster(tmp_path_factory):
                    ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"))
         runs = []
         for _unused in range(2):
-            before = len(standin.writes())
+            before = len(k8s.writes())
             proc = subprocess.run(
                 [str(BIN / "ansible-playbook"), "-i", str(tmp / "inventory.yml"), "promaccess.core.provision_access"],
                 env=env, capture_output=True, text=True, timeout=600, check=False, cwd=str(tmp))
-            runs.append((proc, len(standin.writes()) - before))
+            runs.append((proc, len(k8s.writes()) - before))
             if proc.returncode != 0:
                 break
-        yield {"tmp": tmp, "runs": runs, "url": external_url, "fake": fake,
-               "secret": standin.get_object("secrets", NS, "prometheus-basic-auth"),
-               "ingress": standin.get_object("ingresses", NS, "prometheus")}
+        yield {"tmp": tmp, "runs": runs, "url": external_url, "backend": backend,
+               "secret": k8s.get_object("secrets", NS, "prometheus-basic-auth"),
+               "ingress": k8s.get_object("ingresses", NS, "prometheus")}
 
 
 def _first(cluster):
@@ -221,24 +173,28 @@ def test_handoff_files_decrypt_with_each_grants_key(cluster):
 def test_summary_says_the_ingress_endpoint_was_not_verified(cluster):
     out = _first(cluster).stdout
     url = cluster["url"]
-    assert "standin kubernetes ingress %s: NOT VERIFIED (ingress URL not reachable from the controller); " \
+    assert "k8s kubernetes ingress %s: NOT VERIFIED (ingress URL not reachable from the controller); " \
            "applied for internal, team-a" % url in out
-    assert "Endpoints NOT verified: standin %s" % url in out
+    assert "Endpoints NOT verified: k8s %s" % url in out
 
 
 @pytest.mark.slow
 def test_reachable_ingress_is_verified_from_the_controller(cluster):
-    """Against the fake ingress (a stand-in, see _FakeIngress): the playbook's three checks ran and passed."""
+    """Through Traefik to a real Prometheus: the playbook's three checks passed, and they hold for this test too."""
     out = _first(cluster).stdout
-    fake = cluster["fake"]
-    assert ("standin-b kubernetes ingress https://metrics-b.example.org/prometheus/ (checked at %s from the "
-            "controller): 401 anonymous, 401 wrong password, 200 for internal, team-a" % fake.url) in out
-    codes = [code for _unused, code in fake.requests]
-    assert codes.count(200) >= 2 and codes.count(401) >= 2
-    assert "standin-b" not in out.split("Endpoints NOT verified:", 1)[1].splitlines()[0]
+    backend = cluster["backend"]
+    assert ("k8s-b kubernetes ingress https://metrics-b.example.org/prometheus/ (checked at %s from the "
+            "controller): 401 anonymous, 401 wrong password, 200 for internal, team-a" % backend.url) in out
+    assert "k8s-b" not in out.split("Endpoints NOT verified:", 1)[1].splitlines()[0]
     # The hand-off URL is the external URL of an endpoint the grant was verified on, before unverified ones.
     cred = age_decrypt(cluster["tmp"] / "team-a-key.txt", cluster["tmp"] / "handoff/team-a/credentials.txt.age")
     assert cred["url"] == "https://metrics-b.example.org/prometheus/"
+    api = backend.url + "api/v1/status/buildinfo"
+    assert status(api) == 401
+    assert status(api, cred["username"], cred["password"][:-1] + "x") == 401
+    assert status(api, cred["username"], cred["password"]) == 200
+    team_n = age_decrypt(cluster["tmp"] / "team-n-key.txt", cluster["tmp"] / "handoff/team-n/credentials.txt.age")
+    assert status(api, team_n["username"], team_n["password"]) == 401  # native only: not in the ingress Secret
 
 
 @pytest.mark.slow
@@ -248,8 +204,8 @@ def test_second_run_changes_nothing(cluster):
     (first, writes1), (second, writes2) = cluster["runs"]
     assert writes1 == 4  # per cluster: POST Secret, PATCH Ingress
     assert second.returncode == 0, second.stdout[-8000:] + second.stderr[-3000:]
-    assert recap(second.stdout, "standin")["changed"] == 0
-    assert recap(second.stdout, "standin-b")["changed"] == 0
+    assert recap(second.stdout, "k8s")["changed"] == 0
+    assert recap(second.stdout, "k8s-b")["changed"] == 0
     assert recap(second.stdout, "localhost")["changed"] == 0
     assert writes2 == 0
     cred = age_decrypt(cluster["tmp"] / "team-a-key.txt", cluster["tmp"] / "handoff/team-a/credentials.txt.age")

@@ -1,19 +1,22 @@
 """Scrape credentials on a cluster through provision_access, rotate_credentials and revoke_access.
 
-Against the STAND-IN API server (tests/k8s_standin/server.py): no cluster, no Prometheus Operator and no exporter
-can run on these machines. Two more stand-ins, both in this file and both plain Python:
+Against the real kube-apiserver of tests/controlplane. No kubelet runs there, so no Pod starts and no Secret
+is mounted: the exporter and the Prometheus that would scrape it cannot run as Pods. Two stand-ins take their
+places, both in this file and both plain Python:
 
 - ``_TokenTarget``: a STAND-IN for a scrape target (an exporter that accepts bearer tokens from a mounted
-  Secret). It reads the Secret ``apps/exporter-tokens`` from the stand-in on every request and answers 200 when
-  the bearer token is one of its lines, else 401. The playbooks' verify_url points at it.
+  Secret). It reads the Secret ``apps/exporter-tokens`` from the API server on every request and answers 200
+  when the bearer token is one of its lines, else 401. The playbooks' verify_url points at it.
 - ``_Scraper``: a STAND-IN for Prometheus. In a loop it reads the ServiceMonitor ``apps/exporter``, follows its
   ``authorization`` reference to the Secret and key, and scrapes ``_TokenTarget`` with the token it read there
   LAG seconds earlier (Prometheus picks a Secret change up late: the operator, kubelet and a reload sit in
   between). Every 401 it gets is a moment at which the rotation left the scraper without an accepted token.
 
+How the real Prometheus Operator renders these ServiceMonitors is tested in test_k8s_operator.py.
+
 What is proven: the order of the writes (targets accept before ServiceMonitors send; ServiceMonitors move, and
 the run waits, before the old token goes), idempotence, the pause after the hand-off, revocation and its
-refusal while a ServiceMonitor still sends the token. Nothing is proven about a real operator or kubelet.
+refusal while a ServiceMonitor still sends the token. Nothing is proven here about the kubelet.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promaccess_k8s_role_helpers import StandinServer
+from promaccess_k8s_role_helpers import ClusterSession
 
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
@@ -51,20 +54,20 @@ def recap(output: str, host: str) -> dict:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
 
 
-def secret_data(standin, namespace, name) -> dict:
-    obj = standin.get_object("secrets", namespace, name)
+def secret_data(k8s, namespace, name) -> dict:
+    obj = k8s.get_object("secrets", namespace, name)
     return {} if obj is None else {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
 
 
-def accepted(standin) -> list[str]:
-    return [line for line in secret_data(standin, APPS, "exporter-tokens").get("tokens", "").splitlines() if line]
+def accepted(k8s) -> list[str]:
+    return [line for line in secret_data(k8s, APPS, "exporter-tokens").get("tokens", "").splitlines() if line]
 
 
-def sent(standin) -> str | None:
+def sent(k8s) -> str | None:
     """The token the ServiceMonitor references now."""
-    monitor = standin.get_object("servicemonitors", APPS, "exporter")
+    monitor = k8s.get_object("servicemonitors", APPS, "exporter")
     ref = (monitor["spec"]["endpoints"][0].get("authorization") or {}).get("credentials")
-    return None if ref is None else secret_data(standin, APPS, ref["name"]).get(ref["key"])
+    return None if ref is None else secret_data(k8s, APPS, ref["name"]).get(ref["key"])
 
 
 class _Server:
@@ -84,7 +87,7 @@ class _Server:
         self.thread.join(timeout=5)
 
 
-def _token_target(standin):
+def _token_target(k8s):
     """A STAND-IN for an exporter: 200 for a bearer token listed in apps/exporter-tokens, else 401.
 
     ``seen`` keeps (token, status) per request, so the test can tell which checks the playbooks made.
@@ -97,7 +100,7 @@ def _token_target(standin):
 
         def do_GET(self):
             header = self.headers.get("Authorization", "")
-            ok = header.startswith("Bearer ") and header[7:] in accepted(standin)
+            ok = header.startswith("Bearer ") and header[7:] in accepted(k8s)
             seen.append((header[7:] if header.startswith("Bearer ") else None, 200 if ok else 401))
             body = b"up 1\n" if ok else b"unauthorized\n"
             self.send_response(200 if ok else 401)
@@ -113,9 +116,9 @@ def _token_target(standin):
 class _Scraper(threading.Thread):
     """A STAND-IN for Prometheus: scrapes with the token the ServiceMonitor referenced LAG seconds ago."""
 
-    def __init__(self, standin, url):
+    def __init__(self, k8s, url):
         super().__init__(daemon=True)
-        self.standin, self.url = standin, url
+        self.k8s, self.url = k8s, url
         self.stop = threading.Event()
         self.counts = collections.Counter()
         self.tokens_seen = set()
@@ -127,7 +130,7 @@ class _Scraper(threading.Thread):
         history = collections.deque()
         while not self.stop.is_set():
             now = time.monotonic()
-            history.append((now, sent(self.standin)))
+            history.append((now, sent(self.k8s)))
             while len(history) > 1 and history[1][0] <= now - LAG:
                 history.popleft()
             token = history[0][1]
@@ -151,20 +154,20 @@ def fleet(tmp_path_factory):
         subprocess.run(["age-keygen", "-o", str(tmp / ("%s-key.txt" % who))], capture_output=True, check=True)
     team_a = subprocess.run(["age-keygen", "-y", str(tmp / "team-a-key.txt")], capture_output=True, text=True,
                             check=True).stdout.strip()
-    with StandinServer(namespaces=[NS, APPS]) as standin, _token_target(standin) as target:
-        standin.put_object("servicemonitors", APPS, {
+    with ClusterSession(namespaces=[NS, APPS]) as k8s, _token_target(k8s) as target:
+        k8s.put_object("servicemonitors", APPS, {
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
             "metadata": {"name": "exporter"},
             "spec": {"selector": {"matchLabels": {"app": "exporter"}}, "endpoints": [{"port": "metrics"}]}})
-        standin.put_object("servicemonitors", NS, {
+        k8s.put_object("servicemonitors", NS, {
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
             "metadata": {"name": "prometheus-self"},
             "spec": {"selector": {"matchLabels": {"app": "prometheus"}}, "endpoints": [{"port": "web"}]}})
-        kubeconfig = standin.write_kubeconfig(tmp / "kubeconfig", context="standin")
+        kubeconfig = k8s.write_kubeconfig(tmp / "kubeconfig", context="k8s")
         cluster = {
             "ansible_connection": "local",
             "promaccess_k8s_kubeconfig": kubeconfig or str(tmp / "kubeconfig"),
-            "promaccess_k8s_context": "standin",
+            "promaccess_k8s_context": "k8s",
             "promaccess_k8s_namespace": NS,
             "promaccess_k8s_secret_format": "prometheus_web_config",
             # nothing listens here: the ingress check is recorded as not verified
@@ -192,7 +195,7 @@ def fleet(tmp_path_factory):
                     {"name": "exporter-scrape", "auth": "scrape"},
                 ],
             },
-            "children": {"k8s_clusters": {"hosts": {"standin": cluster}}},
+            "children": {"k8s_clusters": {"hosts": {"k8s": cluster}}},
         }}
         (tmp / "inventory.yml").write_text(yaml.safe_dump(inventory))
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
@@ -208,7 +211,7 @@ def fleet(tmp_path_factory):
             ids = age.read_identities(str(tmp / "operator-key.txt"))
             return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
 
-        yield {"tmp": tmp, "standin": standin, "target": target, "play": play, "store": store,
+        yield {"tmp": tmp, "k8s": k8s, "target": target, "play": play, "store": store,
                "inventory": inventory}
 
 
@@ -219,27 +222,27 @@ def _ok(proc):
 
 @pytest.mark.slow
 def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
-    standin, play, store = fleet["standin"], fleet["play"], fleet["store"]
+    k8s, play, store = fleet["k8s"], fleet["play"], fleet["store"]
 
     # -- provision: the target accepts the store's token, the ServiceMonitor sends it; then nothing to do -------
     first = _ok(play("provision_access"))
     token = store()["exporter-scrape"]["password"]
-    assert accepted(standin) == [token] and sent(standin) == token
-    monitor = standin.get_object("servicemonitors", APPS, "exporter")
+    assert accepted(k8s) == [token] and sent(k8s) == token
+    monitor = k8s.get_object("servicemonitors", APPS, "exporter")
     assert monitor["spec"]["endpoints"][0]["authorization"] == {
         "type": "Bearer", "credentials": {"name": "exporter-scrape", "key": "token"}}
     internal = store()["internal"]
-    assert secret_data(standin, NS, "prometheus-self-scrape") == {
+    assert secret_data(k8s, NS, "prometheus-self-scrape") == {
         "username": internal["username"], "password": internal["password"]}
     assert not (fleet["tmp"] / "handoff" / "exporter-scrape").exists()  # a scrape credential has no hand-off
     assert (fleet["tmp"] / "handoff" / "team-a" / "credentials.txt.age").exists()
     for secret in (token, internal["password"]):
         assert secret not in first.stdout + first.stderr
-    writes = len(standin.writes())
+    writes = len(k8s.writes())
     again = _ok(play("provision_access"))
-    assert recap(again.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
+    assert recap(again.stdout, "k8s")["changed"] == 0 and len(k8s.writes()) == writes
     checked = _ok(play("provision_access", "--check", "--diff"))
-    assert recap(checked.stdout, "standin")["changed"] == 0 and len(standin.writes()) == writes
+    assert recap(checked.stdout, "k8s")["changed"] == 0 and len(k8s.writes()) == writes
     assert token not in checked.stdout + checked.stderr
 
     # -- the audit runs with a scrape grant in the inventory and leaks none of its secrets ----------------------
@@ -248,7 +251,7 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     report = (reports / "access-report.json").read_text()
     assert "exporter-scrape" in report and token not in report and internal["password"] not in report
 
-    scraper = _Scraper(standin, fleet["target"].url)
+    scraper = _Scraper(k8s, fleet["target"].url)
     scraper.start()
     try:
         # -- rotate, paused after the hand-off: the target accepts both, the ServiceMonitor sends the new one -----
@@ -257,14 +260,14 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
         record = store()["exporter-scrape"]
         assert record["rotation"]["phase"] == "handed_off"
         new = record["rotation"]["pending"]["password"]
-        assert new != token and accepted(standin) == [token, new] and sent(standin) == new
+        assert new != token and accepted(k8s) == [token, new] and sent(k8s) == new
         pending_internal = store()["internal"]["rotation"]["pending"]
-        assert secret_data(standin, NS, "prometheus-self-scrape")["password"] == pending_internal["password"]
+        assert secret_data(k8s, NS, "prometheus-self-scrape")["password"] == pending_internal["password"]
 
         # -- resume: the old token goes; the run checked it is refused ----------------------------------------
         checked = len(fleet["target"].seen)
         _ok(play("rotate_credentials", *rotate))
-        assert accepted(standin) == [new] and sent(standin) == new
+        assert accepted(k8s) == [new] and sent(k8s) == new
         assert store()["exporter-scrape"]["password"] == new and "rotation" not in store()["exporter-scrape"]
         # the run checked the old token is refused (the scraper never got a 401: asserted below)
         assert (token, 401) in fleet["target"].seen[checked:] and (None, 401) in fleet["target"].seen[checked:]
@@ -279,12 +282,12 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     revoke = ["-e", json.dumps({"promaccess_revoke": ["exporter-scrape"]})]
     refused = play("revoke_access", *revoke)
     assert refused.returncode != 0 and "still used by ServiceMonitors" in refused.stdout
-    assert "revoked_at" not in store()["exporter-scrape"] and accepted(standin) == [new]
+    assert "revoked_at" not in store()["exporter-scrape"] and accepted(k8s) == [new]
     inventory = fleet["inventory"]
-    cluster = inventory["all"]["children"]["k8s_clusters"]["hosts"]["standin"]
+    cluster = inventory["all"]["children"]["k8s_clusters"]["hosts"]["k8s"]
     cluster["promaccess_k8s_scrape_auth"] = cluster["promaccess_k8s_scrape_auth"][1:]
     (fleet["tmp"] / "inventory-2.yml").write_text(yaml.safe_dump(inventory))
     checked = len(fleet["target"].seen)
     _ok(play("revoke_access", *revoke, inventory_file="inventory-2.yml"))
-    assert accepted(standin) == [] and (new, 401) in fleet["target"].seen[checked:]
+    assert accepted(k8s) == [] and (new, 401) in fleet["target"].seen[checked:]
     assert store()["exporter-scrape"]["revocation_verified_at"] and "password" not in store()["exporter-scrape"]

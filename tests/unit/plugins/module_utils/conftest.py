@@ -1,24 +1,34 @@
-"""Shared fixtures of the module_utils tests: the STAND-IN Kubernetes API server (tests/k8s_standin/server.py).
+"""Shared fixtures of the module_utils tests: ``k8s``, a session on the REAL Kubernetes API server of
+tests/controlplane (started on first use; see docs/testing.md).
 
-``standin`` serves the namespaces a test module lists in ``STANDIN_NAMESPACES`` (default ``monitoring``).
+``k8s`` empties and serves the namespaces a test module lists in ``K8S_NAMESPACES`` (default ``monitoring``).
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "promaccess_unit_standin_loader", Path(__file__).resolve().parents[3] / "k8s_standin" / "__init__.py"
-)
-_loader = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_loader)
-StandinServer = _loader.load().StandinServer
+from controlplane.session import ClusterSession
 
 
 @pytest.fixture
-def standin(request):
-    with StandinServer(namespaces=list(getattr(request.module, "STANDIN_NAMESPACES", ["monitoring"]))) as server:
-        yield server
+def k8s(request):
+    with ClusterSession(namespaces=list(getattr(request.module, "K8S_NAMESPACES", ["monitoring"]))) as session:
+        yield session
+
+
+@pytest.fixture
+def client_requests(monkeypatch):
+    """What the kubernetes client sends, headers included (the audit log has no Content-Type): a spy on
+    ``RESTClientObject.request`` that records (method, url, headers) and passes every call through unchanged."""
+    from kubernetes.client import rest
+
+    seen = []
+    original = rest.RESTClientObject.request
+
+    def spy(self, method, url, *args, **kwargs):
+        seen.append({"method": method, "url": url, "headers": dict(kwargs.get("headers") or {})})
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(rest.RESTClientObject, "request", spy)
+    return seen

@@ -203,22 +203,22 @@ def test_unknown_format_is_refused(tmp_path):
         inspect_file(str(tmp_path / "x"), "csv")
 
 
-# -- Secrets, over real HTTP to the stand-in API server --------------------------------------------------------
+# -- Secrets, against the real kube-apiserver of tests/controlplane --------------------------------------------------------
 
 
-def k8s_params(standin, tmp_path, fmt, users):
+def k8s_params(k8s, tmp_path, fmt, users):
     return dict(
-        kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
+        kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
         validate_certs=None, ca_cert=None, namespace="monitoring", name="prom-auth", format=fmt,
         expected_users=users,
     )
 
 
-def put_secret(standin, data, secret_type="Opaque", annotations=None):
+def put_secret(k8s, data, secret_type="Opaque", annotations=None):
     meta = {"name": "prom-auth"}
     if annotations:
         meta["annotations"] = annotations
-    standin.put_object("secrets", "monitoring", {
+    k8s.put_object("secrets", "monitoring", {
         "apiVersion": "v1", "kind": "Secret", "type": secret_type, "metadata": meta,
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
 
@@ -230,11 +230,11 @@ def put_secret(standin, data, secret_type="Opaque", annotations=None):
     ("ingress_nginx_auth_map", "Opaque", dict),
     ("prometheus_web_config", "Opaque", lambda u: {"web.yml": yaml.safe_dump({"basic_auth_users": u})}),
 ])
-def test_secret_formats(standin, tmp_path, creds, fmt, secret_type, render):
+def test_secret_formats(k8s, tmp_path, creds, fmt, secret_type, render):
     stranger = name64()
-    put_secret(standin, render({creds["internal"][0]: creds["internal"][1], creds["a"][0]: bcrypt_like(4),
+    put_secret(k8s, render({creds["internal"][0]: creds["internal"][1], creds["a"][0]: bcrypt_like(4),
                                 stranger: creds["b"][1]}), secret_type)
-    result = K8sAccessInfoBackend(FakeModule(k8s_params(standin, tmp_path, fmt, expected(creds)))).run()
+    result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, fmt, expected(creds)))).run()
     secret = result["secret"]
     assert secret["exists"] and secret["readable"] and secret["error"] is None, secret
     assert secret["type"] == secret_type and secret["format"] == fmt and secret["resource_version"]
@@ -245,35 +245,35 @@ def test_secret_formats(standin, tmp_path, creds, fmt, secret_type, render):
     assert result["unexpected"] == [{"fingerprint": fingerprint(stranger), "hash_scheme": "bcrypt", "hash_cost": 12}]
     assert stranger not in json.dumps(result)
     assert_no_secret(result, creds)
-    assert standin.writes() == []  # read only
+    assert k8s.writes() == []  # read only
 
 
-def test_secret_absent_wrong_type_and_last_applied(standin, tmp_path, creds):
-    params = k8s_params(standin, tmp_path, "nginx_ingress_htpasswd", expected(creds))
+def test_secret_absent_wrong_type_and_last_applied(k8s, tmp_path, creds):
+    params = k8s_params(k8s, tmp_path, "nginx_ingress_htpasswd", expected(creds))
     result = K8sAccessInfoBackend(FakeModule(params)).run()
     assert result["secret"]["exists"] is False and result["secret"]["error"] is None
     assert not any(r["present"] for r in result["expected"])
 
-    put_secret(standin, {"htpasswd": "%s:%s\n" % creds["a"]}, "Opaque", {LAST_APPLIED: "{}"})
+    put_secret(k8s, {"htpasswd": "%s:%s\n" % creds["a"]}, "Opaque", {LAST_APPLIED: "{}"})
     result = K8sAccessInfoBackend(FakeModule(params)).run()
     assert result["secret"]["exists"] and not result["secret"]["readable"]
     assert "type 'Opaque'" in result["secret"]["error"] and "nginx.org/htpasswd" in result["secret"]["error"]
     assert result["secret"]["last_applied_annotation"] is True
 
 
-def test_secret_auth_map_error_never_names_the_key(standin, tmp_path, creds):
-    put_secret(standin, {creds["a"][0]: "two\nlines"})
-    result = K8sAccessInfoBackend(FakeModule(k8s_params(standin, tmp_path, "ingress_nginx_auth_map", expected(creds)))).run()
+def test_secret_auth_map_error_never_names_the_key(k8s, tmp_path, creds):
+    put_secret(k8s, {creds["a"][0]: "two\nlines"})
+    result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, "ingress_nginx_auth_map", expected(creds)))).run()
     assert "does not hold a single password hash" in result["secret"]["error"]
     assert_no_secret(result, creds)
 
 
-def test_secret_rbac_denied_and_unreachable_are_reported(standin, tmp_path, creds):
-    standin.forbid("get", "secrets", "monitoring")
-    result = K8sAccessInfoBackend(FakeModule(k8s_params(standin, tmp_path, "ingress_nginx_auth_file", expected(creds)))).run()
+def test_secret_rbac_denied_and_unreachable_are_reported(k8s, tmp_path, creds):
+    k8s.forbid("get", "secrets", "monitoring")
+    result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, "ingress_nginx_auth_file", expected(creds)))).run()
     assert "RBAC denied" in result["secret"]["error"] and result["secret"]["exists"] is False
 
-    params = k8s_params(standin, tmp_path, "ingress_nginx_auth_file", [])
+    params = k8s_params(k8s, tmp_path, "ingress_nginx_auth_file", [])
     params["kubeconfig"] = str(tmp_path / "missing-kubeconfig")
     result = K8sAccessInfoBackend(FakeModule(params)).run()
     assert "cannot load kubeconfig" in result["secret"]["error"]
@@ -307,7 +307,7 @@ def test_access_info_return_is_documented(tmp_path, creds):
     _assert_documented(result, _documented_return("access_info"))
 
 
-def test_k8s_access_info_return_is_documented(standin, tmp_path, creds):
-    put_secret(standin, {"auth": "%s:%s\n%s:%s\n" % (creds["internal"][0], creds["internal"][1], name64(), SHA1)})
-    result = K8sAccessInfoBackend(FakeModule(k8s_params(standin, tmp_path, "ingress_nginx_auth_file", expected(creds)))).run()
+def test_k8s_access_info_return_is_documented(k8s, tmp_path, creds):
+    put_secret(k8s, {"auth": "%s:%s\n%s:%s\n" % (creds["internal"][0], creds["internal"][1], name64(), SHA1)})
+    result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, "ingress_nginx_auth_file", expected(creds)))).run()
     _assert_documented(result, _documented_return("k8s_access_info"))

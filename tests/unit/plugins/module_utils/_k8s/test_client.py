@@ -1,4 +1,4 @@
-"""The Kubernetes client helpers, over real HTTP to the stand-in API server (tests/k8s_standin/server.py)."""
+"""The Kubernetes client helpers, against the real kube-apiserver of tests/controlplane."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import
 
 
 @pytest.fixture
-def api(standin, tmp_path):
-    kubeconfig = standin.write_kubeconfig(tmp_path / "kubeconfig")
+def api(k8s, tmp_path):
+    kubeconfig = k8s.write_kubeconfig(tmp_path / "kubeconfig")
     return SecretApi(make_api_client({"kubeconfig": kubeconfig}))
 
 
@@ -57,22 +57,24 @@ def test_env_fallback_reaches_the_module_params(monkeypatch):
     assert result.validated_parameters["validate_certs"] is False
 
 
-def test_host_and_api_key_without_kubeconfig(standin):
-    token = secrets.token_hex(16)
-    api = SecretApi(make_api_client({"host": standin.url, "api_key": token}))
-    assert api.get("monitoring", "absent") is None
-    assert standin.requests[-1]["authorization"] == "Bearer %s" % token
+def test_host_and_api_key_without_kubeconfig(k8s):
+    api = SecretApi(make_api_client({"host": k8s.url, "api_key": k8s.token(), "ca_cert": k8s.ca_file}))
+    assert api.get("monitoring", "absent") is None  # authenticated and authorised as the session's account
+    stranger = SecretApi(make_api_client({"host": k8s.url, "api_key": secrets.token_hex(16), "ca_cert": k8s.ca_file}))
+    with pytest.raises(K8sError) as info:
+        stranger.get("monitoring", "absent")
+    assert info.value.status == 401
 
 
-def test_kubeconfig_context_is_used(standin, tmp_path):
-    kubeconfig = standin.write_kubeconfig(tmp_path / "kc", context="other")
+def test_kubeconfig_context_is_used(k8s, tmp_path):
+    kubeconfig = k8s.write_kubeconfig(tmp_path / "kc", context="other")
     api = SecretApi(make_api_client({"kubeconfig": kubeconfig, "context": "other"}))
     assert api.namespace_exists("monitoring") is True
     with pytest.raises(K8sError, match="cannot load kubeconfig"):
         make_api_client({"kubeconfig": kubeconfig, "context": "nope"})
 
 
-def test_create_get_replace_delete(api, standin):
+def test_create_get_replace_delete(api, k8s):
     created = api.create("monitoring", _secret("s", {"auth": "a:b\n"}))
     assert created["metadata"]["resourceVersion"]
     got = api.get("monitoring", "s")
@@ -96,9 +98,9 @@ def test_replace_with_stale_resource_version_conflicts(api):
     assert info.value.status == 409
 
 
-def test_update_retries_on_conflict_with_a_fresh_read(api, standin):
+def test_update_retries_on_conflict_with_a_fresh_read(api, k8s):
     api.create("monitoring", _secret("s", {"n": "1"}))
-    standin.inject_conflicts("update", 1)
+    k8s.inject_conflicts("update", 1)
     seen = []
 
     def mutate(current):
@@ -110,54 +112,54 @@ def test_update_retries_on_conflict_with_a_fresh_read(api, standin):
     assert result["written"] and result["conflicts"] == 1
     assert len(seen) == 2
     assert decode_data(api.get("monitoring", "s")) == {"n": "2"}
-    puts = [r for r in standin.requests if r["method"] == "PUT"]
+    puts = [r for r in k8s.requests if r["method"] == "PUT"]
     assert len(puts) == 2 and all(r["body"]["metadata"]["resourceVersion"] for r in puts)
 
 
-def test_update_gives_up_after_bounded_conflicts(api, standin):
+def test_update_gives_up_after_bounded_conflicts(api, k8s):
     api.create("monitoring", _secret("s", {"n": "1"}))
-    standin.inject_conflicts("update", 100)
+    k8s.inject_conflicts("update", 100)
     with pytest.raises(K8sError, match="gave up after 3"):
         api.update("monitoring", "s", lambda current: current, retries=2)
-    assert len([r for r in standin.requests if r["method"] == "PUT"]) == 3
+    assert len([r for r in k8s.requests if r["method"] == "PUT"]) == 3
 
 
-def test_update_without_change_does_not_write(api, standin):
+def test_update_without_change_does_not_write(api, k8s):
     api.create("monitoring", _secret("s", {"n": "1"}))
-    before = len(standin.writes())
+    before = len(k8s.writes())
     result = api.update("monitoring", "s", lambda current: None)
-    assert not result["written"] and len(standin.writes()) == before
+    assert not result["written"] and len(k8s.writes()) == before
 
 
-def test_update_without_write_computes_and_sends_nothing(api, standin):
+def test_update_without_write_computes_and_sends_nothing(api, k8s):
     """Check mode: the same read and mutate as a real run, no write; a create in a missing namespace is refused."""
     api.create("monitoring", _secret("s", {"n": "1"}))
-    before = len(standin.writes())
+    before = len(k8s.writes())
     changed = api.update("monitoring", "s", lambda current: dict(current, data=encode_data({"n": "2"})), write=False)
     assert changed["wanted"] is not None and changed["after"] is None and not changed["written"]
     created = api.update("monitoring", "new", lambda current: _secret("new", {"n": "1"}), write=False)
     assert created["before"] is None and created["wanted"]["metadata"]["name"] == "new"
     unchanged = api.update("monitoring", "s", lambda current: None, write=False)
     assert unchanged["wanted"] is None and unchanged["after"] == unchanged["before"]
-    assert len(standin.writes()) == before
+    assert len(k8s.writes()) == before
     with pytest.raises(K8sError, match="namespace 'nowhere' does not exist"):
         api.update("nowhere", "s", lambda current: _secret("s", {"n": "1"}), write=False)
 
 
-def test_last_applied_annotation_is_never_written(api, standin):
+def test_last_applied_annotation_is_never_written(api, k8s):
     body = _secret("s", {"auth": "a:b\n"}, annotations={LAST_APPLIED: '{"data": "old"}', "keep": "me"})
     api.create("monitoring", body)
-    stored = standin.get_object("secrets", "monitoring", "s")
+    stored = k8s.get_object("secrets", "monitoring", "s")
     assert stored["metadata"]["annotations"] == {"keep": "me"}
     # one written by kubectl apply, then rewritten by us: gone
-    standin.put_object("secrets", "monitoring", _secret("t", {"a": "b"}, annotations={LAST_APPLIED: "{}"}))
+    k8s.put_object("secrets", "monitoring", _secret("t", {"a": "b"}, annotations={LAST_APPLIED: "{}"}))
     api.update("monitoring", "t", lambda current: dict(current, data=encode_data({"a": "c"})))
-    assert "annotations" not in standin.get_object("secrets", "monitoring", "t")["metadata"]
-    assert not any(LAST_APPLIED in str(r["body"]) for r in standin.writes())
+    assert "annotations" not in k8s.get_object("secrets", "monitoring", "t")["metadata"]
+    assert not any(LAST_APPLIED in str(r["body"]) for r in k8s.writes())
 
 
-def test_forbidden_names_verb_resource_namespace(api, standin):
-    standin.forbid("create", "secrets", "monitoring")
+def test_forbidden_names_verb_resource_namespace(api, k8s):
+    k8s.forbid("create", "secrets", "monitoring")
     with pytest.raises(K8sError) as info:
         api.create("monitoring", _secret("s", {"a": "b"}))
     message = str(info.value)
@@ -165,8 +167,8 @@ def test_forbidden_names_verb_resource_namespace(api, standin):
     assert "RBAC denied" in message and "'create'" in message and "'secrets'" in message and "'monitoring'" in message
 
 
-def test_forbidden_get_is_an_error_not_absence(api, standin):
-    standin.forbid("get", "secrets", "monitoring")
+def test_forbidden_get_is_an_error_not_absence(api, k8s):
+    k8s.forbid("get", "secrets", "monitoring")
     with pytest.raises(K8sError, match="may not get secrets in namespace 'monitoring'"):
         api.get("monitoring", "s")
 
@@ -178,8 +180,8 @@ def test_missing_namespace(api):
         api.create("nowhere", _secret("s", {"a": "b"}))
 
 
-def test_namespace_probe_denied_is_unknown(api, standin):
-    standin.forbid("get", "namespaces", "monitoring")
+def test_namespace_probe_denied_is_unknown(api, k8s):
+    k8s.forbid("get", "namespaces", "monitoring")
     assert api.namespace_exists("monitoring") is None
 
 

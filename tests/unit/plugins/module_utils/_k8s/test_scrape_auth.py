@@ -1,4 +1,4 @@
-"""The k8s_scrape_auth backend, pure helpers and over real HTTP to the stand-in API server."""
+"""The k8s_scrape_auth backend, pure helpers and against the real kube-apiserver of tests/controlplane."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.scrape_auth i
 
 
 NS = "certctl"
-STANDIN_NAMESPACES = [NS]
+K8S_NAMESPACES = [NS]
 SM = "certctl-server"
 
 
@@ -42,9 +42,9 @@ def service_monitor(endpoints):
 
 
 @pytest.fixture
-def base(standin, tmp_path):
+def base(k8s, tmp_path):
     return dict(
-        kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"),
+        kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"),
         context=None, host=None, api_key=None, validate_certs=None, ca_cert=None,
         namespace=NS, service_monitor=SM, endpoint_ports=[], endpoint_indexes=[], auth_type="bearer",
         secret_name=None, secret_namespace=None, secret_key=None, token=None, username_key=None,
@@ -94,9 +94,9 @@ def test_referenced_keys_all_kinds():
     assert referenced_keys(endpoints, "s") == {"a", "b", "u"}
 
 
-# -- against the stand-in --------------------------------------------------------------------------------------
-def test_bearer_four_step_cycle_and_only_owned_fields(standin, base):
-    standin.put_object("servicemonitors", NS, service_monitor([
+# -- against the real API server --------------------------------------------------------------------------------------
+def test_bearer_four_step_cycle_and_only_owned_fields(k8s, base, client_requests):
+    k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "https", "interval": "30s", "scheme": "https", "tlsConfig": {"insecureSkipVerify": True}},
         {"port": "other", "interval": "1m"},
     ]))
@@ -106,43 +106,45 @@ def test_bearer_four_step_cycle_and_only_owned_fields(standin, base):
     check = run(params, check_mode=True, diff=True)
     assert check["changed"] and check["secret_changed"] and check["service_monitor_changed"]
     assert check["endpoints_changed"] == ["port https"]
-    assert standin.writes() == []
+    assert k8s.writes() == []
     assert token not in str(check)
 
     applied = run(params, diff=True)
     assert applied["changed"] and applied["secret_values_changed"] == ["api-key"]
     assert token not in str(applied)
-    secret = standin.get_object("secrets", NS, "certctl-prometheus-key")
+    secret = k8s.get_object("secrets", NS, "certctl-prometheus-key")
     assert decode_data(secret) == {"api-key": token}
-    monitor = standin.get_object("servicemonitors", NS, SM)
+    monitor = k8s.get_object("servicemonitors", NS, SM)
     assert monitor["spec"]["endpoints"] == [
         {"port": "https", "interval": "30s", "scheme": "https", "tlsConfig": {"insecureSkipVerify": True},
          "authorization": {"type": "Bearer", "credentials": {"name": "certctl-prometheus-key", "key": "api-key"}}},
         {"port": "other", "interval": "1m"},
     ]
     assert monitor["metadata"]["labels"] == {"release": "prom"}
-    patches = [w for w in standin.writes() if w["method"] == "PATCH"]
-    assert len(patches) == 1 and patches[0]["content_type"] == "application/merge-patch+json"
+    patches = [w for w in k8s.writes() if w["method"] == "PATCH"]
+    assert len(patches) == 1
+    assert [r["headers"]["Content-Type"] for r in client_requests if r["method"] == "PATCH"] == [
+        "application/merge-patch+json"]
     assert set(patches[0]["body"]) == {"metadata", "spec"} and set(patches[0]["body"]["spec"]) == {"endpoints"}
     assert "fieldManager=promaccess.core" in patches[0]["path"]
 
-    writes = len(standin.writes())
+    writes = len(k8s.writes())
     assert run(params, check_mode=True)["changed"] is False
     again = run(params)
     assert again["changed"] is False and again["secret_values_changed"] == []
-    assert len(standin.writes()) == writes
+    assert len(k8s.writes()) == writes
 
 
-def test_migrates_bearer_token_secret_without_new_input(standin, base):
-    standin.put_object("secrets", NS, {"metadata": {"name": "certctl-prometheus-key"},
+def test_migrates_bearer_token_secret_without_new_input(k8s, base):
+    k8s.put_object("secrets", NS, {"metadata": {"name": "certctl-prometheus-key"},
                                        "data": {"api-key": "c2VjcmV0"}})
-    standin.put_object("servicemonitors", NS, service_monitor([
+    k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "https", "bearerTokenSecret": {"name": "certctl-prometheus-key", "key": "api-key"}},
     ]))
     result = run(base, diff=True)
     assert result["changed"] and not result["secret_changed"]
     assert result["migrated_from_bearer_token_secret"] == ["port https"]
-    endpoint = standin.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
+    endpoint = k8s.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
     assert "bearerTokenSecret" not in endpoint
     assert endpoint["authorization"] == {"type": "Bearer",
                                          "credentials": {"name": "certctl-prometheus-key", "key": "api-key"}}
@@ -150,27 +152,27 @@ def test_migrates_bearer_token_secret_without_new_input(standin, base):
     assert run(base)["changed"] is False
 
 
-def test_rotation_new_key_switch_then_remove_old(standin, base):
-    standin.put_object("secrets", NS, {"metadata": {"name": "key"}, "data": {"api-key": "b2xk"}})
-    standin.put_object("servicemonitors", NS, service_monitor([
+def test_rotation_new_key_switch_then_remove_old(k8s, base):
+    k8s.put_object("secrets", NS, {"metadata": {"name": "key"}, "data": {"api-key": "b2xk"}})
+    k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "https", "authorization": {"type": "Bearer", "credentials": {"name": "key", "key": "api-key"}}},
     ]))
     new_token = secrets.token_urlsafe(32)
     params = dict(base, secret_name="key", secret_key="api-key-2", token=new_token, remove_keys=["api-key"])
     result = run(params)
     assert result["keys_removed"] == ["api-key"] and result["secret_keys"] == ["api-key-2"]
-    assert decode_data(standin.get_object("secrets", NS, "key")) == {"api-key-2": new_token}
-    endpoint = standin.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
+    assert decode_data(k8s.get_object("secrets", NS, "key")) == {"api-key-2": new_token}
+    endpoint = k8s.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
     assert endpoint["authorization"]["credentials"]["key"] == "api-key-2"
     # order of writes: new key, then the switch, then the removal
-    kinds = [(w["method"], w["path"].split("?")[0].rsplit("/", 2)[-2]) for w in standin.writes()]
+    kinds = [(w["method"], w["path"].split("?")[0].rsplit("/", 2)[-2]) for w in k8s.writes()]
     assert kinds == [("PUT", "secrets"), ("PATCH", "servicemonitors"), ("PUT", "secrets")]
     assert run(params)["changed"] is False
 
 
-def test_refuses_to_remove_a_referenced_key(standin, base):
-    standin.put_object("secrets", NS, {"metadata": {"name": "key"}, "data": {"a": "eA==", "b": "eQ=="}})
-    standin.put_object("servicemonitors", NS, service_monitor([
+def test_refuses_to_remove_a_referenced_key(k8s, base):
+    k8s.put_object("secrets", NS, {"metadata": {"name": "key"}, "data": {"a": "eA==", "b": "eQ=="}})
+    k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "one", "authorization": {"credentials": {"name": "key", "key": "a"}}},
         {"port": "two", "authorization": {"credentials": {"name": "key", "key": "b"}}},
     ]))
@@ -178,34 +180,34 @@ def test_refuses_to_remove_a_referenced_key(standin, base):
         run(dict(base, endpoint_ports=["one"], remove_keys=["b"]))
 
 
-def test_basic_auth_replaces_authorization(standin, base):
-    standin.put_object("servicemonitors", NS, service_monitor([
+def test_basic_auth_replaces_authorization(k8s, base):
+    k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "m", "authorization": {"type": "Bearer", "credentials": {"name": "s", "key": "token"}}},
     ]))
     password = secrets.token_urlsafe(24)
     params = dict(base, auth_type="basic", secret_name="s", username="prometheus", password=password)
     result = run(params)
     assert result["changed"]
-    endpoint = standin.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
+    endpoint = k8s.get_object("servicemonitors", NS, SM)["spec"]["endpoints"][0]
     assert "authorization" not in endpoint
     assert endpoint["basicAuth"] == {"username": {"name": "s", "key": "username"},
                                      "password": {"name": "s", "key": "password"}}
-    assert decode_data(standin.get_object("secrets", NS, "s")) == {"username": "prometheus", "password": password}
+    assert decode_data(k8s.get_object("secrets", NS, "s")) == {"username": "prometheus", "password": password}
     assert run(params)["changed"] is False
 
 
-def test_conflict_on_the_service_monitor_is_retried(standin, base):
-    standin.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
-    standin.inject_conflicts("patch", 1)
+def test_conflict_on_the_service_monitor_is_retried(k8s, base):
+    k8s.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
+    k8s.inject_conflicts("patch", 1)
     result = run(dict(base, secret_name="s", token="t0ken"))
     assert result["conflicts_retried"] == 1 and result["service_monitor_changed"]
 
 
-def test_stale_resource_version_is_a_conflict(standin, base, tmp_path):
-    """The resourceVersion in the patch is what protects the whole endpoint list: prove the stand-in honours it."""
+def test_stale_resource_version_is_a_conflict(k8s, base, tmp_path):
+    """The resourceVersion in the patch is what protects the whole endpoint list: prove the API server honours it."""
     from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import K8sError, ObjectApi, make_api_client
 
-    standin.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
+    k8s.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
     api = ObjectApi(make_api_client({"kubeconfig": base["kubeconfig"]}), "monitoring.coreos.com", "v1", "servicemonitors")
     with pytest.raises(K8sError) as info:
         api.merge_patch(NS, SM, {"metadata": {"resourceVersion": "1"}, "spec": {"endpoints": []}})
@@ -221,18 +223,21 @@ def test_stale_resource_version_is_a_conflict(standin, base, tmp_path):
         (dict(secret_name="s", token="t\n"), "line breaks"),
     ],
 )
-def test_refusals(standin, base, change, message):
-    standin.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
+def test_refusals(k8s, base, change, message):
+    k8s.put_object("servicemonitors", NS, service_monitor([{"port": "m"}]))
     with pytest.raises(ScrapeAuthError, match=message):
         run(dict(base, **change))
-    assert standin.writes() == []
+    assert k8s.writes() == []
 
 
-def test_refuses_oauth2_endpoint_and_reports_rbac(standin, base):
-    standin.put_object("servicemonitors", NS, service_monitor([{"port": "m", "oauth2": {"tokenUrl": "x"}}]))
+def test_refuses_oauth2_endpoint_and_reports_rbac(k8s, base):
+    k8s.put_object("servicemonitors", NS, service_monitor([{"port": "m", "oauth2": {
+        "tokenUrl": "https://sso.example.org/token",
+        "clientId": {"secret": {"name": "oauth", "key": "id"}},
+        "clientSecret": {"name": "oauth", "key": "secret"}}}]))
     with pytest.raises(ScrapeAuthError, match="oauth2, which cannot be combined"):
         run(dict(base, secret_name="s", token="t"))
-    standin.forbid("get", "servicemonitors", NS)
+    k8s.forbid("get", "servicemonitors", NS)
     with pytest.raises(ScrapeAuthError, match="RBAC denied.*servicemonitors"):
         run(dict(base, secret_name="s", token="t"))
 

@@ -1,4 +1,4 @@
-"""The k8s_basic_auth_secret backend over real HTTP to the stand-in API server (tests/k8s_standin/server.py)."""
+"""The k8s_basic_auth_secret backend against the real kube-apiserver of tests/controlplane."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ class FakeModule:
 
 
 @pytest.fixture
-def base(standin, tmp_path):
+def base(k8s, tmp_path):
     return dict(
-        kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"),
+        kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"),
         context=None, host=None, api_key=None, validate_certs=None, ca_cert=None,
         namespace="monitoring", name="prom-auth", format="ingress_nginx_auth_file", labels={},
         state="present", users=[], exclusive=False, bcrypt_rounds=4, rehash="never",
@@ -62,40 +62,40 @@ FORMATS = [
 
 
 @pytest.mark.parametrize("fmt,secret_type,keys", FORMATS)
-def test_four_step_cycle(base, standin, fmt, secret_type, keys):
+def test_four_step_cycle(base, k8s, fmt, secret_type, keys):
     params = dict(base, format=fmt, users=_users(), labels={"app": "prometheus"})
     first, _unused = run(params, check_mode=True, diff=True)
     assert first["changed"] and first["users_added"] == ["user0", "user1"]
-    assert standin.get_object("secrets", "monitoring", "prom-auth") is None
-    assert standin.writes() == []
+    assert k8s.get_object("secrets", "monitoring", "prom-auth") is None
+    assert k8s.writes() == []
     assert "$2" not in str(first["diff"]) and "{SHA}" not in str(first["diff"])
 
     second, _unused = run(params, diff=True)
     assert second["changed"] and second["secret_keys"] == keys
-    stored = standin.get_object("secrets", "monitoring", "prom-auth")
+    stored = k8s.get_object("secrets", "monitoring", "prom-auth")
     assert stored["type"] == secret_type and sorted(stored["data"]) == keys
     assert stored["metadata"]["labels"] == {"app": "prometheus"}
     assert LAST_APPLIED not in str(stored)
-    writes = len(standin.writes())
+    writes = len(k8s.writes())
 
     third, _unused = run(params, check_mode=True)
     fourth, _unused = run(params)
     for result in (third, fourth):
         assert result["changed"] is False
         assert result["hash_operations"] == 0 and result["verify_operations"] == 2
-    assert len(standin.writes()) == writes
+    assert len(k8s.writes()) == writes
 
 
-def test_existing_users_order_kept_and_others_untouched(base, standin):
+def test_existing_users_order_kept_and_others_untouched(base, k8s):
     internal = HashPolicy("bcrypt", 4).hash("internal", secrets.token_urlsafe(16))
-    standin.put_object("secrets", "monitoring", {
+    k8s.put_object("secrets", "monitoring", {
         "metadata": {"name": "prom-auth", "labels": {"team": "x"}},
         "data": encode_data({"auth": "internal:%s\nold:%s\n" % (internal, internal), "other": "kept"}),
     })
     users = _users(1) + [{"name": "old", "state": "absent", "password": None, "password_hash": None}]
     result, _unused = run(dict(base, users=users, labels={"app": "p"}))
     assert result["users_added"] == ["user0"] and result["users_removed"] == ["old"]
-    stored = standin.get_object("secrets", "monitoring", "prom-auth")
+    stored = k8s.get_object("secrets", "monitoring", "prom-auth")
     data = decode_data(stored)
     assert data["other"] == "kept"
     assert [line.split(":")[0] for line in data["auth"].splitlines()] == ["internal", "user0"]
@@ -103,78 +103,81 @@ def test_existing_users_order_kept_and_others_untouched(base, standin):
     assert stored["metadata"]["labels"] == {"team": "x", "app": "p"}
 
 
-def test_exclusive_and_string_comparison_of_hashes(base, standin):
+def test_exclusive_and_string_comparison_of_hashes(base, k8s):
     given = HashPolicy("bcrypt", 4).hash("a", secrets.token_urlsafe(16))
     run(dict(base, users=_users(2)))
     result, _unused = run(dict(base, exclusive=True,
                                users=[{"name": "a", "password_hash": given, "password": None, "state": "present"}]))
     assert result["users_removed"] == ["user0", "user1"] and result["users_added"] == ["a"]
     assert result["hash_operations"] == 0 and result["verify_operations"] == 0
-    assert decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))["auth"] == "a:%s\n" % given
+    assert decode_data(k8s.get_object("secrets", "monitoring", "prom-auth"))["auth"] == "a:%s\n" % given
 
 
-def test_envoy_refuses_bcrypt_hash_and_writes_sha(base, standin):
+def test_envoy_refuses_bcrypt_hash_and_writes_sha(base, k8s):
     bcrypt_hash = HashPolicy("bcrypt", 4).hash("a", secrets.token_urlsafe(16))
     params = dict(base, format="envoy_gateway",
                   users=[{"name": "a", "password_hash": bcrypt_hash, "password": None, "state": "present"}])
     with pytest.raises(BasicAuthSecretError, match="only ldap_sha1.*SHA-1"):
         run(params)
-    assert standin.writes() == []
+    assert k8s.writes() == []
     run(dict(params, users=_users(1)))
-    text = decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))[".htpasswd"]
+    text = decode_data(k8s.get_object("secrets", "monitoring", "prom-auth"))[".htpasswd"]
     assert identify(text.split(":", 1)[1].strip()).scheme == "ldap_sha1"
 
 
-def test_web_config_is_bcrypt_and_keeps_other_settings(base, standin):
-    standin.put_object("secrets", "monitoring", {
+def test_web_config_is_bcrypt_and_keeps_other_settings(base, k8s):
+    k8s.put_object("secrets", "monitoring", {
         "metadata": {"name": "prom-auth"},
         "data": encode_data({"web.yml": "http_server_config:\n  http2: true\n"}),
     })
     run(dict(base, format="prometheus_web_config", users=_users(1)))
-    web = yaml.safe_load(decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))["web.yml"])
+    web = yaml.safe_load(decode_data(k8s.get_object("secrets", "monitoring", "prom-auth"))["web.yml"])
     assert web["http_server_config"] == {"http2": True}
     assert identify(web["basic_auth_users"]["user0"]).scheme == "bcrypt"
 
 
-def test_secret_type_mismatch_is_refused(base, standin):
-    standin.put_object("secrets", "monitoring", {"metadata": {"name": "prom-auth"}, "type": "Opaque", "data": {}})
+def test_secret_type_mismatch_is_refused(base, k8s):
+    k8s.put_object("secrets", "monitoring", {"metadata": {"name": "prom-auth"}, "type": "Opaque", "data": {}})
     with pytest.raises(BasicAuthSecretError, match="needs type 'nginx.org/htpasswd'"):
         run(dict(base, format="nginx_ingress_htpasswd", users=_users(1)))
 
 
-def test_conflict_is_retried_on_fresh_read(base, standin):
+def test_conflict_is_retried_on_fresh_read(base, k8s):
     run(dict(base, users=_users(1)))
-    standin.inject_conflicts("update", 1)
+    k8s.inject_conflicts("update", 1)
     result, _unused = run(dict(base, users=_users(2)))
     assert result["changed"] and result["conflicts_retried"] == 1
-    names = [line.split(":")[0] for line in decode_data(standin.get_object("secrets", "monitoring", "prom-auth"))["auth"].splitlines()]
+    names = [line.split(":")[0] for line in decode_data(k8s.get_object("secrets", "monitoring", "prom-auth"))["auth"].splitlines()]
     assert names == ["user0", "user1"]
 
 
-def test_forbidden_and_missing_namespace(base, standin):
-    standin.forbid("create", "secrets", "monitoring")
-    with pytest.raises(BasicAuthSecretError, match="RBAC denied.*may not create secrets in namespace 'monitoring'"):
-        run(dict(base, users=_users(1)))
+def test_forbidden_and_missing_namespace(base, k8s):
+    # an account that may create Secrets everywhere learns that a namespace is missing (404) ...
     for check_mode in (True, False):
         with pytest.raises(BasicAuthSecretError, match="namespace 'nowhere' does not exist"):
             run(dict(base, namespace="nowhere", users=_users(1)), check_mode=check_mode)
+    # ... one that may not create them in a namespace is told so (403 from RBAC, which comes before admission,
+    # so such an account gets 403, not 404, for a missing namespace too)
+    k8s.forbid("create", "secrets", "monitoring")
+    with pytest.raises(BasicAuthSecretError, match="RBAC denied.*may not create secrets in namespace 'monitoring'"):
+        run(dict(base, users=_users(1)))
 
 
-def test_last_applied_dropped_with_warning(base, standin):
-    standin.put_object("secrets", "monitoring", {
+def test_last_applied_dropped_with_warning(base, k8s):
+    k8s.put_object("secrets", "monitoring", {
         "metadata": {"name": "prom-auth", "annotations": {LAST_APPLIED: '{"data":{"auth":"old"}}'}},
         "data": encode_data({"auth": ""}),
     })
     _unused, module = run(dict(base, users=_users(1)))
-    assert "annotations" not in standin.get_object("secrets", "monitoring", "prom-auth")["metadata"]
+    assert "annotations" not in k8s.get_object("secrets", "monitoring", "prom-auth")["metadata"]
     assert any("dropped" in w for w in module.warnings)
 
 
-def test_absent(base, standin):
+def test_absent(base, k8s):
     result, _unused = run(dict(base, state="absent"))
     assert result["changed"] is False
     run(dict(base, users=_users(1)))
     result, _unused = run(dict(base, state="absent"), check_mode=True, diff=True)
-    assert result["changed"] and standin.get_object("secrets", "monitoring", "prom-auth") is not None
+    assert result["changed"] and k8s.get_object("secrets", "monitoring", "prom-auth") is not None
     result, _unused = run(dict(base, state="absent"))
-    assert result["changed"] and standin.get_object("secrets", "monitoring", "prom-auth") is None
+    assert result["changed"] and k8s.get_object("secrets", "monitoring", "prom-auth") is None

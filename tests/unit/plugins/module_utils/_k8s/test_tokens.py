@@ -1,4 +1,4 @@
-"""The k8s_token_secret backend: pure helpers, and over real HTTP to the stand-in API server."""
+"""The k8s_token_secret backend: pure helpers, and against the real kube-apiserver of tests/controlplane."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.tokens import
 
 
 NS = "apps"
-STANDIN_NAMESPACES = [NS]
+K8S_NAMESPACES = [NS]
 
 
 class FakeModule:
@@ -32,9 +32,9 @@ def token():
 
 
 @pytest.fixture
-def base(standin, tmp_path):
+def base(k8s, tmp_path):
     return dict(
-        kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"),
+        kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"),
         context=None, host=None, api_key=None, validate_certs=None, ca_cert=None,
         namespace=NS, name="accepted", key="tokens", format="lines", tokens=[], exclusive=False, labels={},
     )
@@ -44,8 +44,8 @@ def run(params, **kw):
     return TokenSecretBackend(FakeModule(params, **kw)).run()
 
 
-def stored(standin, key="tokens"):
-    obj = standin.get_object("secrets", NS, "accepted")
+def stored(k8s, key="tokens"):
+    obj = k8s.get_object("secrets", NS, "accepted")
     return None if obj is None else base64.b64decode(obj["data"][key]).decode()
 
 
@@ -99,44 +99,44 @@ def test_a_malformed_csv_line_is_refused():
         parse("justatoken\n", "static_csv")
 
 
-# -- against the stand-in --------------------------------------------------------------------------------------
+# -- against the real API server --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["lines", "static_csv"])
-def test_create_then_idempotent_then_rotate(standin, base, fmt):
+def test_create_then_idempotent_then_rotate(k8s, base, fmt):
     old, new = token(), token()
     params = dict(base, format=fmt, tokens=[{"token": old, "name": "prometheus", "state": "present"}],
                   labels={"app": "exporter"})
     first = run(params)
     assert first["changed"] and first["tokens"] == 1 and first["added"] == ["prometheus"]
-    obj = standin.get_object("secrets", NS, "accepted")
+    obj = k8s.get_object("secrets", NS, "accepted")
     assert obj["type"] == "Opaque" and obj["metadata"]["labels"] == {"app": "exporter"}
-    writes = len(standin.writes())
+    writes = len(k8s.writes())
     again = run(params)
-    assert not again["changed"] and len(standin.writes()) == writes
+    assert not again["changed"] and len(k8s.writes()) == writes
 
     both = dict(params, tokens=params["tokens"] + [{"token": new, "name": "prometheus", "state": "present"}])
     assert run(both)["tokens"] == 2
-    assert [line.split(",")[0] for line in stored(standin).splitlines()] == [old, new]
+    assert [line.split(",")[0] for line in stored(k8s).splitlines()] == [old, new]
     done = dict(params, tokens=[{"token": new, "name": "prometheus", "state": "present"},
                                 {"token": old, "name": "prometheus", "state": "absent"}])
     result = run(done)
     assert result["changed"] and result["removed"] == ["prometheus"] and result["tokens"] == 1
-    assert old not in stored(standin) and new in stored(standin)
+    assert old not in stored(k8s) and new in stored(k8s)
 
 
-def test_check_mode_and_diff_write_nothing_and_show_no_token(standin, base):
+def test_check_mode_and_diff_write_nothing_and_show_no_token(k8s, base):
     a = token()
     result = run(dict(base, tokens=[{"token": a, "name": "prometheus", "state": "present"}]),
                  check_mode=True, diff=True)
-    assert result["changed"] and standin.get_object("secrets", NS, "accepted") is None
+    assert result["changed"] and k8s.get_object("secrets", NS, "accepted") is None
     assert a not in repr(result) and "token 1: prometheus" in result["diff"]["after"]
 
 
-def test_other_keys_are_kept_and_nothing_to_accept_creates_nothing(standin, base):
+def test_other_keys_are_kept_and_nothing_to_accept_creates_nothing(k8s, base):
     assert not run(dict(base, tokens=[{"token": token(), "name": "x", "state": "absent"}]))["changed"]
-    assert standin.get_object("secrets", NS, "accepted") is None
-    standin.put_object("secrets", NS, {"metadata": {"name": "accepted"}, "type": "Opaque",
+    assert k8s.get_object("secrets", NS, "accepted") is None
+    k8s.put_object("secrets", NS, {"metadata": {"name": "accepted"}, "type": "Opaque",
                                        "data": {"config.yml": base64.b64encode(b"a: 1\n").decode()}})
     a = token()
     run(dict(base, tokens=[{"token": a, "name": "p", "state": "present"}]))
-    obj = standin.get_object("secrets", NS, "accepted")
-    assert base64.b64decode(obj["data"]["config.yml"]) == b"a: 1\n" and stored(standin) == a + "\n"
+    obj = k8s.get_object("secrets", NS, "accepted")
+    assert base64.b64decode(obj["data"]["config.yml"]) == b"a: 1\n" and stored(k8s) == a + "\n"

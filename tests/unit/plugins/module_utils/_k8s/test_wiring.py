@@ -1,4 +1,4 @@
-"""The k8s_ingress_auth and k8s_prometheus_url backends, over real HTTP to the stand-in API server."""
+"""The k8s_ingress_auth and k8s_prometheus_url backends, against the real kube-apiserver of tests/controlplane."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.wiring import
 
 
 NS = "monitoring"
-STANDIN_NAMESPACES = [NS]
+K8S_NAMESPACES = [NS]
 FOREIGN = {"kubernetes.io/ingress.class": "nginx", "nginx.ingress.kubernetes.io/proxy-body-size": "8m"}
 
 
@@ -39,14 +39,17 @@ def ingress():
     }
 
 
+ANNOTATION = "promaccess.test/concurrent-write"  # what the concurrent writer of tests/controlplane sets
+
+
 def prometheus(**spec):
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": {"name": "k8s"},
             "spec": dict({"replicas": 1, "serviceMonitorSelector": {}}, **spec)}
 
 
 @pytest.fixture
-def conn(standin, tmp_path):
-    return dict(kubeconfig=standin.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
+def conn(k8s, tmp_path):
+    return dict(kubeconfig=k8s.write_kubeconfig(tmp_path / "kubeconfig"), context=None, host=None, api_key=None,
                 validate_certs=None, ca_cert=None, namespace=NS)
 
 
@@ -72,36 +75,36 @@ def test_annotation_patch_names_only_differences():
 
 
 @pytest.mark.parametrize("controller", ["ingress_nginx", "nginx_ingress"])
-def test_ingress_four_steps_then_absent(standin, conn, controller):
-    standin.put_object("ingresses", NS, ingress())
+def test_ingress_four_steps_then_absent(k8s, conn, controller):
+    k8s.put_object("ingresses", NS, ingress())
     params = ingress_params(conn)
     params["controller"] = controller
     check = IngressAuthBackend(FakeModule(params, check_mode=True, diff=True)).run()
     assert check["changed"] and check["before"] == {}
-    assert standin.writes() == []
+    assert k8s.writes() == []
     applied = IngressAuthBackend(FakeModule(params, diff=True)).run()
     assert applied["after"] == check["after"] == ingress_annotations(controller, "prometheus-basic-auth", "Prometheus")
     assert "prometheus-basic-auth" in applied["diff"]["after"]
-    stored = standin.get_object("ingresses", NS, "prometheus")
+    stored = k8s.get_object("ingresses", NS, "prometheus")
     assert stored["metadata"]["annotations"] == dict(FOREIGN, **applied["after"])
     assert stored["spec"] == ingress()["spec"]
-    (patch,) = standin.writes()
+    (patch,) = k8s.writes()
     assert patch["method"] == "PATCH" and patch["body"] == {"metadata": {"annotations": applied["after"]}}
     assert "/apis/networking.k8s.io/v1/namespaces/monitoring/ingresses/prometheus" in patch["path"]
     assert IngressAuthBackend(FakeModule(params, check_mode=True)).run()["changed"] is False
     assert IngressAuthBackend(FakeModule(params)).run()["changed"] is False
-    assert len(standin.writes()) == 1
+    assert len(k8s.writes()) == 1
 
     absent = IngressAuthBackend(FakeModule(dict(params, state="absent"))).run()
     assert absent["changed"] and absent["after"] == {}
-    assert standin.get_object("ingresses", NS, "prometheus")["metadata"]["annotations"] == FOREIGN
+    assert k8s.get_object("ingresses", NS, "prometheus")["metadata"]["annotations"] == FOREIGN
 
 
-def test_ingress_changes_only_the_differing_annotation(standin, conn):
-    standin.put_object("ingresses", NS, ingress())
+def test_ingress_changes_only_the_differing_annotation(k8s, conn):
+    k8s.put_object("ingresses", NS, ingress())
     IngressAuthBackend(FakeModule(ingress_params(conn))).run()
     IngressAuthBackend(FakeModule(ingress_params(conn) | {"auth_secret_type": "auth-map"})).run()
-    assert standin.writes()[-1]["body"] == {
+    assert k8s.writes()[-1]["body"] == {
         "metadata": {"annotations": {"nginx.ingress.kubernetes.io/auth-secret-type": "auth-map"}}}
 
 
@@ -111,51 +114,60 @@ def test_ingress_changes_only_the_differing_annotation(standin, conn):
     ({"realm": 'a"b'}, "double quotes"),
     ({"name": "missing"}, "Ingress 'missing' not found"),
 ])
-def test_ingress_refusals(standin, conn, change, message):
-    standin.put_object("ingresses", NS, ingress())
+def test_ingress_refusals(k8s, conn, change, message):
+    k8s.put_object("ingresses", NS, ingress())
     with pytest.raises(WiringError, match=message):
         IngressAuthBackend(FakeModule(ingress_params(conn) | change)).run()
-    assert standin.writes() == []
+    assert k8s.writes() == []
 
 
-def test_ingress_rbac(standin, conn):
-    standin.put_object("ingresses", NS, ingress())
-    standin.forbid("patch", "ingresses", NS)
+def test_ingress_rbac(k8s, conn):
+    k8s.put_object("ingresses", NS, ingress())
+    k8s.forbid("patch", "ingresses", NS)
     with pytest.raises(WiringError, match="RBAC denied.*'patch' on resource 'ingresses'"):
         IngressAuthBackend(FakeModule(ingress_params(conn))).run()
 
 
-def test_prometheus_url_cycle(standin, conn):
-    standin.put_object("prometheuses", NS, prometheus(routePrefix="/old"))
+def test_prometheus_url_cycle(k8s, conn):
+    # the API server fills in the CRD's defaults (scrapeInterval, evaluationInterval, portName, shards)
+    initial = k8s.put_object("prometheuses", NS, prometheus(routePrefix="/old"))
     params = dict(conn, name="k8s", external_url="https://metrics.example.org/prometheus", route_prefix="/prometheus")
     check = PrometheusUrlBackend(FakeModule(params, check_mode=True, diff=True)).run()
     assert check["changed"] and check["before"] == {"routePrefix": "/old"}
     assert check["after"] == {"externalUrl": params["external_url"], "routePrefix": "/prometheus"}
-    assert standin.writes() == []
+    assert k8s.writes() == []
     applied = PrometheusUrlBackend(FakeModule(params)).run()
     assert applied["after"] == check["after"]
-    stored = standin.get_object("prometheuses", NS, "k8s")
-    assert stored["spec"] == dict(prometheus()["spec"], externalUrl=params["external_url"], routePrefix="/prometheus")
-    assert standin.writes()[0]["body"] == {"spec": check["after"]}
+    stored = k8s.get_object("prometheuses", NS, "k8s")
+    assert stored["spec"] == dict(initial["spec"], externalUrl=params["external_url"], routePrefix="/prometheus")
+    assert k8s.writes()[0]["body"] == {"spec": check["after"]}
     assert PrometheusUrlBackend(FakeModule(params)).run()["changed"] is False
     # an option left out is not managed; "" removes the field
     removed = PrometheusUrlBackend(FakeModule(dict(params, external_url=None, route_prefix=""))).run()
     assert removed["after"] == {"externalUrl": params["external_url"]}
-    assert standin.writes()[-1]["body"] == {"spec": {"routePrefix": None}}
+    assert k8s.writes()[-1]["body"] == {"spec": {"routePrefix": None}}
 
 
-def test_prometheus_url_conflict_retried(standin, conn):
-    standin.put_object("prometheuses", NS, prometheus())
-    standin.inject_conflicts("patch", 2)
+def test_prometheus_url_patch_survives_a_concurrent_writer(k8s, conn):
+    """The Prometheus patch carries no resourceVersion (it names only externalUrl and routePrefix): when another
+    writer changes the object while the API server holds the patch, the server re-applies the patch to the new
+    object itself. No 409 reaches the module, and neither write is lost."""
+    k8s.put_object("prometheuses", NS, prometheus())
+    k8s.inject_conflicts("patch", 2)
     result = PrometheusUrlBackend(FakeModule(dict(conn, name="k8s", external_url="http://p:9090/", route_prefix=None))).run()
-    assert result["conflicts_retried"] == 2 and result["changed"]
+    assert result["changed"] and result["conflicts_retried"] == 0
+    stored = k8s.get_object("prometheuses", NS, "k8s")
+    assert stored["spec"]["externalUrl"] == "http://p:9090/"
+    # both concurrent writes happened, each while the server held the patch, which it re-applied each time
+    assert [f["resource"] for f in k8s.webhook.fired] == ["prometheuses"] * 2
+    assert stored["metadata"]["annotations"][ANNOTATION] == "2"
 
 
 @pytest.mark.parametrize("change, message", [
     ({"external_url": "metrics.example.org"}, "absolute http"),
     ({"route_prefix": "prometheus"}, "must start with /"),
 ])
-def test_prometheus_url_refusals(standin, conn, change, message):
-    standin.put_object("prometheuses", NS, prometheus())
+def test_prometheus_url_refusals(k8s, conn, change, message):
+    k8s.put_object("prometheuses", NS, prometheus())
     with pytest.raises(WiringError, match=message):
         PrometheusUrlBackend(FakeModule(dict(conn, name="k8s", external_url=None, route_prefix=None) | change)).run()
