@@ -44,8 +44,10 @@ collection:
 sanity: bootstrap
 	VENV=$(VENV) scripts/sanity.sh
 
+# kubernetes.core (molecule scenario kubernetes, tests) comes from scripts/fetch-collections.sh.
 lint: bootstrap collection
-	$(BIN)/ansible-lint --profile production --offline
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT):$$(PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh) \
+	  $(BIN)/ansible-lint --profile production --offline
 
 changelog-lint: bootstrap
 	$(BIN)/antsibull-changelog lint
@@ -90,9 +92,13 @@ molecule-kubernetes: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/molecule-kubernetes.sh
 
 # The test command README.md gives and .ci/run calls. pytest runs last, so its summary closes the output.
-test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule molecule-kubernetes
+# The control plane starts once for the molecule scenario `kubernetes` and pytest, and stops after them.
+test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule
 	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
-	$(BIN)/python -m pytest tests/unit tests/integration
+	$(BIN)/python tests/controlplane/controlplane.py up >/dev/null
+	rc=0; { PROMACCESS_VENV=$(VENV) scripts/molecule-kubernetes.sh && \
+	  $(BIN)/python -m pytest --durations=15 tests/unit tests/integration; } || rc=$$?; \
+	$(BIN)/python tests/controlplane/controlplane.py down; exit $$rc
 
 demo: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/demo.sh

@@ -243,8 +243,8 @@ class ClusterSession:
             namespace_rules = [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]}]
         limited.discard("namespaces")
         rules = self._rules(cluster) + namespace_rules + [
-            {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews",
-                                                                   "selfsubjectrulesreviews"], "verbs": ["create"]}]
+            {"apiGroups": ["authorization.k8s.io"],
+             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]}]
         self._put_rbac("clusterroles", None, {"metadata": {"name": self.id}, "rules": rules})
         self._put_rbac("clusterrolebindings", None, {
             "metadata": {"name": self.id},

@@ -17,3 +17,5 @@ def _load(name, path):
 
 run_playbook = _load("promaccess_test_targets_k8s", HERE / "test_targets.py").run_playbook
 from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
+
+__all__ = ["ClusterSession", "run_playbook"]

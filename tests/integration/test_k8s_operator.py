@@ -107,8 +107,8 @@ def test_operator_renders_the_scrape_credentials_and_follows_a_rotation(tmp_path
 
         # what the operator does with a ServiceMonitor whose Secret key is missing
         broken = service_monitor("broken")
-        broken["spec"]["endpoints"][0]["authorization"] = {"type": "Bearer",
-                                                          "credentials": {"name": "exporter-scrape", "key": "token"}}
+        broken["spec"]["endpoints"][0]["authorization"] = {
+            "type": "Bearer", "credentials": {"name": "exporter-scrape", "key": "token"}}
         k8s.put_object("servicemonitors", NS, broken)
         deadline = time.monotonic() + 60
         while not rejections(k8s):

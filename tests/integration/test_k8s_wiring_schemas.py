@@ -17,7 +17,6 @@ validated again, strictly (unknown fields are errors, where the API server only 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import secrets
 from pathlib import Path
 

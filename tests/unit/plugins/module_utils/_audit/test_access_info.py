@@ -233,7 +233,7 @@ def put_secret(k8s, data, secret_type="Opaque", annotations=None):
 def test_secret_formats(k8s, tmp_path, creds, fmt, secret_type, render):
     stranger = name64()
     put_secret(k8s, render({creds["internal"][0]: creds["internal"][1], creds["a"][0]: bcrypt_like(4),
-                                stranger: creds["b"][1]}), secret_type)
+                            stranger: creds["b"][1]}), secret_type)
     result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, fmt, expected(creds)))).run()
     secret = result["secret"]
     assert secret["exists"] and secret["readable"] and secret["error"] is None, secret

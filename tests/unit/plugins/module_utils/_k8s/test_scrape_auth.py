@@ -137,7 +137,7 @@ def test_bearer_four_step_cycle_and_only_owned_fields(k8s, base, client_requests
 
 def test_migrates_bearer_token_secret_without_new_input(k8s, base):
     k8s.put_object("secrets", NS, {"metadata": {"name": "certctl-prometheus-key"},
-                                       "data": {"api-key": "c2VjcmV0"}})
+                                   "data": {"api-key": "c2VjcmV0"}})
     k8s.put_object("servicemonitors", NS, service_monitor([
         {"port": "https", "bearerTokenSecret": {"name": "certctl-prometheus-key", "key": "api-key"}},
     ]))

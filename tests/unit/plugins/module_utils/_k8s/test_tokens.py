@@ -135,7 +135,7 @@ def test_other_keys_are_kept_and_nothing_to_accept_creates_nothing(k8s, base):
     assert not run(dict(base, tokens=[{"token": token(), "name": "x", "state": "absent"}]))["changed"]
     assert k8s.get_object("secrets", NS, "accepted") is None
     k8s.put_object("secrets", NS, {"metadata": {"name": "accepted"}, "type": "Opaque",
-                                       "data": {"config.yml": base64.b64encode(b"a: 1\n").decode()}})
+                                   "data": {"config.yml": base64.b64encode(b"a: 1\n").decode()}})
     a = token()
     run(dict(base, tokens=[{"token": a, "name": "p", "state": "present"}]))
     obj = k8s.get_object("secrets", NS, "accepted")
