@@ -92,7 +92,7 @@ build() { # component
   log "building $c $ver ($mod) into $dir"
   mkdir -p "$CACHE"
   tmp=$(mktemp -d "$CACHE/.build-$c.XXXXXX")
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"' EXIT  # a failed build or check leaves nothing behind
   start=$(date +%s)
   (cd "$MODULES/$c" && go mod download && go build -p "$(nproc)" -trimpath -ldflags="$(ldflags "$c" "$ver")" \
     -o "$tmp/$c" "${PACKAGE[$c]}")

@@ -55,4 +55,7 @@ cache_collections=$(PROMACCESS_VENV=$VENV scripts/fetch-collections.sh)
 export ANSIBLE_COLLECTIONS_PATH=$collections:$cache_collections
 export PATH=$VENV/bin:$PATH ANSIBLE_NOCOLOR=1
 cd extensions
+# The delegated driver keeps the scenario's state (e.g. "prepared") between runs: start from a clean one, or a
+# second run on the same machine would skip prepare.
+molecule reset --scenario-name kubernetes
 molecule test --scenario-name kubernetes

@@ -181,3 +181,18 @@ def test_absent(base, k8s):
     assert result["changed"] and k8s.get_object("secrets", "monitoring", "prom-auth") is not None
     result, _unused = run(dict(base, state="absent"))
     assert result["changed"] and k8s.get_object("secrets", "monitoring", "prom-auth") is None
+
+
+def test_the_narrow_service_account_reads_but_may_not_write(k8s, base, tmp_path):
+    """The control plane's ServiceAccount promaccess-system/narrow (build/k8s/narrow.kubeconfig): its Role in
+    namespace narrow lets it read Secrets and nothing more. Check mode works with it; a write is a clear 403."""
+    narrow = dict(base, kubeconfig=k8s.state["narrow_kubeconfig"], namespace="narrow")
+    k8s.put_object("secrets", "narrow", {"metadata": {"name": "prom-auth"}, "type": "Opaque",
+                                         "data": encode_data({"auth": ""})})
+    check, _unused = run(dict(narrow, users=_users(1)), check_mode=True)
+    assert check["changed"] and check["users_added"] == ["user0"]
+    with pytest.raises(BasicAuthSecretError, match="RBAC denied.*may not update secrets in namespace 'narrow'"):
+        run(dict(narrow, users=_users(1)))
+    with pytest.raises(BasicAuthSecretError, match="RBAC denied.*may not create secrets in namespace 'narrow'"):
+        run(dict(narrow, name="other", users=_users(1)))
+    assert decode_data(k8s.get_object("secrets", "narrow", "prom-auth")) == {"auth": ""}
