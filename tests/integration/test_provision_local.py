@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
 from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
 
 
@@ -67,7 +68,7 @@ def test_first_run_grants_and_hands_off(demo):
     query = nginx + "api/v1/query?query=up"
     assert curl_status(query) == 401
     assert curl_status(query, cred["username"], cred["password"]) == 200
-    assert curl_status(query, cred["username"], cred["password"][:-1] + "x") == 401
+    assert curl_status(query, cred["username"], wrong_password(cred["password"])) == 401
     native = "http://127.0.0.1:%s/api/v1/query?query=up" % env["PROMACCESS_DEMO_PROMETHEUS_PORT"]
     assert curl_status(native) == 401
     assert curl_status(native, cred["username"], cred["password"]) == 200
