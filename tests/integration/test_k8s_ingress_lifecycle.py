@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _credentials import wrong_password
+from _credentials import age_decrypt, recap, wrong_password
 from _ingress_backend import PrometheusBehindIngress, status
 from promaccess_k8s_role_helpers import ClusterSession
 
@@ -37,18 +36,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore i
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NS = "lifecycle"
-
-
-def recap(output: str, host: str) -> dict:
-    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
-    assert lines, output[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
-
-
-def age_decrypt(identity: Path, path: Path) -> dict:
-    out = subprocess.run(["age", "--decrypt", "-i", str(identity), str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
 
 
 class Grantee(threading.Thread):

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _credentials import wrong_password
+from _credentials import age_decrypt, recap, wrong_password
 from _ingress_backend import PrometheusBehindIngress, status
 from promaccess_k8s_role_helpers import ClusterSession
 
@@ -41,19 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def recap(output: str, host: str) -> dict:
-    """The last PLAY RECAP line of ``host`` as a dict of counters."""
-    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
-    assert lines, output[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
-
-
-def age_decrypt(identity: Path, path: Path) -> dict:
-    out = subprocess.run(["age", "--decrypt", "-i", str(identity), str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
 
 
 @pytest.fixture(scope="module")
