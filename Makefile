@@ -91,14 +91,11 @@ k8s-down: bootstrap
 molecule-kubernetes: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/molecule-kubernetes.sh
 
-# The test command README.md gives and .ci/run calls. pytest runs last, so its summary closes the output.
-# The control plane starts once for the molecule scenario `kubernetes` and pytest, and stops after them.
-test: bootstrap collection sanity lint changelog-lint docs-lint ee molecule
-	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
-	$(BIN)/python tests/controlplane/controlplane.py up >/dev/null
-	rc=0; { PROMACCESS_VENV=$(VENV) scripts/molecule-kubernetes.sh && \
-	  $(BIN)/python -m pytest --durations=15 tests/unit tests/integration; } || rc=$$?; \
-	$(BIN)/python tests/controlplane/controlplane.py down; exit $$rc
+# The test command README.md gives and .ci/run calls: the quick checks, then scripts/test-run.sh, which runs the
+# molecule scenarios on podman hosts beside the Kubernetes control plane, molecule `kubernetes` and pytest, and
+# ends with the time and result of each part.
+test: bootstrap collection sanity lint changelog-lint docs-lint ee
+	PROMACCESS_VENV=$(VENV) scripts/test-run.sh
 
 demo: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/demo.sh

@@ -18,12 +18,9 @@ VENV=${PROMACCESS_VENV:-${VENV:-$REPO/.venv}}
 log() { echo "molecule-kubernetes.sh: $*" >&2; }
 
 [[ -x $VENV/bin/python ]] || VENV=$VENV scripts/bootstrap.sh
-stamp=$VENV/.requirements-molecule.sha256
-want=$(sha256sum requirements-molecule.txt | cut -d' ' -f1)
-if [[ ! -x $VENV/bin/molecule || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements-molecule.txt
-  echo "$want" > "$stamp"
-fi
+# shellcheck source=scripts/_molecule_requirements.sh
+source scripts/_molecule_requirements.sh
+molecule_requirements "$VENV"
 
 started=false
 if [[ -z ${KUBECONFIG:-} ]]; then

@@ -37,13 +37,9 @@ esac
 # _collection_env.sh also sets COLLECTIONS_ROOT: where Ansible finds this checkout under its FQCN.
 # shellcheck source=scripts/_collection_env.sh
 source scripts/_collection_env.sh
-stamp=$VENV/.requirements-molecule.sha256
-want=$(sha256sum requirements-molecule.txt | cut -d' ' -f1)
-if [[ ! -x $VENV/bin/molecule || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  log "installing requirements-molecule.txt into $VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-molecule.txt
-  echo "$want" > "$stamp"
-fi
+# shellcheck source=scripts/_molecule_requirements.sh
+source scripts/_molecule_requirements.sh
+molecule_requirements "$VENV"
 
 # --- collections: this one (installed from its tarball, or the checkout) and those of the ansible package ---
 if [[ $SOURCE == tarball ]]; then
