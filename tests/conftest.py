@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -32,3 +34,23 @@ os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT))
 _FETCHED = REPO / ".cache" / "collections"
 if _FETCHED.is_dir() and str(_FETCHED) not in os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep):
     os.environ["ANSIBLE_COLLECTIONS_PATH"] += os.pathsep + str(_FETCHED)
+
+
+def _sops_binary() -> str:
+    """The real sops, built from its Go module by scripts/k8s-build.sh (once per version, cached outside the
+    checkout): the binary the sops credential store runs."""
+    from controlplane.controlplane import binaries  # pylint: disable=import-outside-toplevel
+
+    return str(binaries(["sops"])["sops"])
+
+
+@pytest.fixture(scope="session")
+def sops_binary() -> str:
+    return _sops_binary()
+
+
+@pytest.fixture
+def sops_on_path(sops_binary, monkeypatch) -> str:
+    """sops first on PATH, as an operator's controller has it (for playbooks and modules run in subprocesses)."""
+    monkeypatch.setenv("PATH", os.path.dirname(sops_binary) + os.pathsep + os.environ["PATH"])
+    return sops_binary

@@ -12,8 +12,11 @@ class ModuleDocFragment:
 options:
   store:
     description:
-      - The age-encrypted credential store file on the controller (the one the
-        P(promaccess.core.credential#lookup) lookup keeps).
+      - The credential store file on the controller (the one the P(promaccess.core.credential#lookup) lookup
+        keeps). A file named C(*.sops.yaml) is a sops file, encrypted and decrypted by the C(sops) binary, whose
+        recipients are kept in the file; a new one gets those of the first matching creation rule of
+        C(.sops.yaml), and no write changes them (use C(sops updatekeys)). Any other name is the age-encrypted
+        store of the first releases (migrate it with the C(promaccess.core.migrate_store) playbook).
       - Can also be set with the E(PROMACCESS_CREDENTIAL_STORE) environment variable.
     type: path
     required: true
@@ -23,4 +26,15 @@ options:
       - Can also be set with the E(PROMACCESS_AGE_IDENTITY) environment variable.
     type: path
     required: true
+  sops_binary:
+    description:
+      - The C(sops) binary for a sops store; by default the C(sops) found on E(PATH).
+      - Can also be set with the E(PROMACCESS_SOPS_BINARY) environment variable.
+    type: path
+  sops_config:
+    description:
+      - The C(.sops.yaml) whose creation rules give a new sops store its recipients; by default sops looks for
+        C(.sops.yaml) in the store's folder and the folders above it.
+      - Can also be set with the E(PROMACCESS_SOPS_CONFIG) environment variable.
+    type: path
 """

@@ -30,10 +30,26 @@ options:
   store:
     description:
       - The store file. A relative path is taken from the playbook directory.
+      - A file named C(*.sops.yaml) is a sops file, encrypted and decrypted by the C(sops) binary, whose
+        recipients are kept in the file (a new one gets those of the first matching creation rule of
+        C(.sops.yaml); change them with C(sops updatekeys)). Any other name is the age-encrypted store of the
+        first releases, encrypted to O(identity) and O(recipients) at each write.
     type: path
     required: true
     env:
       - name: PROMACCESS_CREDENTIAL_STORE
+  sops_binary:
+    description: The C(sops) binary for a sops store; by default the C(sops) found on E(PATH).
+    type: path
+    env:
+      - name: PROMACCESS_SOPS_BINARY
+  sops_config:
+    description:
+      - The C(.sops.yaml) whose creation rules give a new sops store its recipients; by default sops looks for
+        C(.sops.yaml) in the store's folder and the folders above it.
+    type: path
+    env:
+      - name: PROMACCESS_SOPS_CONFIG
   identity:
     description:
       - The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
@@ -43,8 +59,9 @@ options:
       - name: PROMACCESS_AGE_IDENTITY
   recipients:
     description:
-      - Extra public keys (C(age1...), C(ssh-ed25519 ...), C(ssh-rsa ...)) the store is encrypted to when it is
+      - Extra public keys (C(age1...), C(ssh-ed25519 ...), C(ssh-rsa ...)) an age store is encrypted to when it is
         written, for other operators. The public keys of O(identity) are always added.
+      - Refused for a sops store, whose recipients are kept in the file.
     type: list
     elements: str
     default: []
@@ -188,6 +205,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore i
     CredentialStore,
     CredentialStoreError,
 )
+from ansible_collections.promaccess.core.plugins.plugin_utils import sops_runner
 
 display = Display()
 
@@ -221,6 +239,10 @@ class LookupModule(LookupBase):
                 recipients,
                 armor=self.get_option("armor"),
                 lock_timeout=self.get_option("lock_timeout"),
+                sops_binary=self.get_option("sops_binary"),
+                sops_config=self.get_option("sops_config"),
+                recipients_given=bool(self.get_option("recipients") or self.get_option("recipients_file")),
+                sops_runner=sops_runner.run,
             )
             grants = [_plain(term) for term in terms]
             if username is not None or password is not None:
@@ -231,6 +253,8 @@ class LookupModule(LookupBase):
                 actions = store.actions
             for grant in grants:
                 display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, actions.get(grant), store_path))
+            for warning in store.warnings:
+                display.warning("promaccess.core.credential: %s" % warning)
         except (AgeError, CredentialStoreError) as exc:
             raise AnsibleLookupError(str(exc)) from None
         return out

@@ -38,7 +38,9 @@ extends_documentation_fragment:
   - promaccess.core._credstore
 options:
   recipients:
-    description: Extra public keys the store is encrypted to when written; the identity's own are always added.
+    description:
+      - Extra public keys an age store is encrypted to when written; the identity's own are always added.
+      - Refused for a sops store, whose recipients are kept in the file.
     type: list
     elements: str
     default: []
@@ -136,6 +138,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore i
     CredentialStoreError,
     summary,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._store.sops import module_runner
 
 
 def main():
@@ -170,6 +173,10 @@ def main():
             armor=params["armor"],
             lock_timeout=params["lock_timeout"],
             dry_run=module.check_mode,
+            sops_binary=params["sops_binary"],
+            sops_config=params["sops_config"],
+            recipients_given=bool(params["recipients"] or params["recipients_file"]),
+            sops_runner=module_runner(module),
         )
         grants = params["grants"]
         if not grants:
@@ -186,6 +193,8 @@ def main():
             results[grant] = dict(summary(view), changed=grant_changed)
     except (AgeError, CredentialStoreError) as exc:
         module.fail_json(msg=str(exc), grants=results, changed=changed)
+    for warning in store.warnings:
+        module.warn(warning)
     module.exit_json(changed=changed, grants=results)
 
 

@@ -96,6 +96,18 @@ exists:
   description: Whether the store file exists.
   returned: always
   type: bool
+format:
+  description: V(sops) (a sops file) or V(age) (the age-encrypted store of the first releases).
+  returned: always
+  type: str
+recipients:
+  description:
+    - Who a sops store is encrypted to, read from its metadata as C(kind:key) (C(age:age1...), C(kms:arn:...),
+      C(pgp:FINGERPRINT), ...), top-level keys and key groups alike. Null for an age store, whose file does not
+      name its recipients.
+  returned: always
+  type: list
+  elements: str
 grants:
   description: One entry per grant, sorted by name. No secret.
   returned: always
@@ -184,6 +196,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore i
     CredentialStore,
     CredentialStoreError,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._store.sops import module_runner
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore_info import store_info
 
 
@@ -203,11 +216,16 @@ def main():
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     path = module.params["store"]
     try:
-        store = CredentialStore(path, read_identities(module.params["identity"]), [])
+        store = CredentialStore(path, read_identities(module.params["identity"]), [],
+                                sops_binary=module.params["sops_binary"], sops_config=module.params["sops_config"],
+                                sops_runner=module_runner(module))
         document = store.read()
     except (AgeError, CredentialStoreError) as exc:
         module.fail_json(msg=str(exc), store=path)
-    result = dict(changed=False, store=path, exists=os.path.exists(path))
+    for warning in store.warnings:
+        module.warn(warning)
+    result = dict(changed=False, store=path, exists=os.path.exists(path), format=store.format,
+                  recipients=store.recipients_of_file() if store.format == "sops" else None)
     result.update(store_info(document, grants=module.params["grants"], with_users=module.params["return_users"],
                              fingerprint_key=module.params["fingerprint_key"]))
     module.exit_json(**result)

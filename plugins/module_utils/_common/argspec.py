@@ -50,4 +50,6 @@ def credential_store_spec() -> dict:
     return dict(
         store=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_CREDENTIAL_STORE"])),
         identity=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_AGE_IDENTITY"])),
+        sops_binary=dict(type="path", fallback=(env_fallback, ["PROMACCESS_SOPS_BINARY"])),
+        sops_config=dict(type="path", fallback=(env_fallback, ["PROMACCESS_SOPS_CONFIG"])),
     )

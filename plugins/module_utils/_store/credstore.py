@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime
 import errno
 import fcntl
+import json
 import os
 import time
 
@@ -54,11 +55,28 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credentials
     check_field,
     mint,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._store.sops import (
+    Sops,
+    SopsError,
+    is_sops_path,
+    recipients as sops_recipients,
+    sops_metadata,
+)
 
 STORE_VERSION = 1
 STORE_BCRYPT_ROUNDS = 12
 LOCK_POLL_SECONDS = 0.05
 
+
+#: The two formats of a store file: a sops YAML file (recipients kept in the file), or the age-encrypted YAML
+#: document of the first releases (recipients chosen by each write; migrate it with migrate_store.yml).
+STORE_FORMATS = ("sops", "age")
+_AGE_HEADERS = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----")
+AGE_STORE_WARNING = (
+    "the credential store is in the age format of the first releases: it does not keep its recipients, so a "
+    "write encrypts it to the identity and recipients of that run only, and another operator can lose access. "
+    "Migrate it to a sops store: ansible-playbook promaccess.core.migrate_store (docs/credential_store.md)"
+)
 
 #: The keys of one credential in the store.
 CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at")
@@ -72,6 +90,19 @@ ROTATION_TARGETS = ("started", "added", "handed_off", "revoking", "finished")
 
 class CredentialStoreError(Exception):
     """A store that cannot be read or updated. The message names the store and grant, never a secret."""
+
+
+def store_format(path: str, raw: bytes | None) -> str:
+    """``sops`` or ``age``: an existing file by its content, a new one by its name (``*.sops.yaml`` is sops)."""
+    if raw is None:
+        return "sops" if is_sops_path(path) else "age"
+    if raw.lstrip().startswith(_AGE_HEADERS):
+        return "age"
+    if sops_metadata(raw) is not None:
+        return "sops"
+    raise CredentialStoreError(
+        "credential store %s is neither a sops file (no 'sops' metadata) nor an age-encrypted store" % path
+    )
 
 
 def now_utc() -> str:
@@ -171,10 +202,26 @@ class CredentialStore:
         policy: HashPolicy | None = None,
         lock_timeout: float = 60.0,
         dry_run: bool = False,
+        sops_binary: str | None = None,
+        sops_config: str | None = None,
+        recipients_given: bool = False,
+        sops_runner=None,
     ):
+        """``recipients`` encrypt an age store; a sops store keeps its own and refuses ``recipients_given``
+        (recipients the caller chose), as any write that chose them could drop one. ``sops_runner`` runs the
+        sops binary (_store/sops.py: module_runner() in a module, plugin_utils/sops_runner.run elsewhere)."""
         self.path = path
         self.identities = identities
         self.recipients = recipients
+        self.recipients_given = recipients_given
+        self.sops_binary = sops_binary
+        self.sops_config = sops_config
+        self.sops_runner = sops_runner
+        self._sops = None
+        #: The format of the file as last read: sops or age (STORE_FORMATS).
+        self.format: str | None = None
+        #: Warnings for the operator (module.warn, display.warning): an age store's.
+        self.warnings: list[str] = []
         self.armor = armor
         self.policy = policy or HashPolicy("bcrypt", STORE_BCRYPT_ROUNDS)
         if YAML_IMPORT_ERROR is not None:
@@ -196,12 +243,23 @@ class CredentialStore:
             raw = read_file(self.path)
         except FileWriteError as exc:
             raise CredentialStoreError(str(exc)) from exc
+        self.format = store_format(self.path, raw)
+        if self.format == "age" and raw is not None and AGE_STORE_WARNING not in self.warnings:
+            self.warnings.append(AGE_STORE_WARNING)
+        if self.format == "sops" and self.recipients_given:
+            raise CredentialStoreError(
+                "credential store %s is a sops file: its recipients are kept in the file (set by .sops.yaml, "
+                "changed with sops updatekeys, docs/credential_store.md), not given to a task" % self.path
+            )
         if raw is None:
             return {"version": STORE_VERSION, "grants": {}}
-        try:
-            plaintext = decrypt(raw, self.identities, "credential store %s" % self.path)
-        except AgeError as exc:
-            raise CredentialStoreError(str(exc)) from exc
+        if self.format == "sops":
+            plaintext = self._sops_call(lambda sops: sops.decrypt(self.path))
+        else:
+            try:
+                plaintext = decrypt(raw, self.identities, "credential store %s" % self.path)
+            except AgeError as exc:
+                raise CredentialStoreError(str(exc)) from exc
         try:
             document = yaml.load(plaintext.decode("utf-8"), Loader=SAFE_LOADER)  # nosec B506 - a safe loader
         except UnicodeDecodeError as exc:
@@ -211,7 +269,28 @@ class CredentialStore:
             mark = getattr(exc, "problem_mark", None)
             where = " at line %d column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
             raise CredentialStoreError("credential store %s is not valid YAML%s" % (self.path, where)) from None
+        if self.format == "sops" and isinstance(document, dict):
+            document.pop("sops", None)
         return self._check_document(document)
+
+    def recipients_of_file(self) -> list[str]:
+        """The keys a sops store is encrypted to (``kind:key``), read from its metadata without decrypting."""
+        raw = read_file(self.path)
+        metadata = sops_metadata(raw) if raw is not None else None
+        return sops_recipients(metadata) if metadata else []
+
+    def _sops_call(self, call):
+        try:
+            if self._sops is None:
+                if self.sops_runner is None:
+                    raise SopsError("credential store %s is a sops file, and this caller cannot run sops" % self.path)
+                self._sops = Sops(self.identities.source, self.sops_runner, self.sops_binary, self.sops_config)
+            return call(self._sops)
+        except SopsError as exc:
+            message = str(exc)
+            if "(exit 128)" in message:
+                message += "; the store's recipients: %s" % (", ".join(self.recipients_of_file()) or "none")
+            raise CredentialStoreError(message) from None
 
     def _check_document(self, document) -> dict:
         if document is None:
@@ -504,6 +583,15 @@ class CredentialStore:
     def _save(self, document: dict) -> None:
         if self.dry_run:
             return
+        if self.format is None:
+            self.format = store_format(self.path, read_file(self.path))
+        if self.format == "sops":
+            self._save_sops(document)
+        else:
+            self._save_age(document)
+        self.writes += 1
+
+    def _save_age(self, document: dict) -> None:
         plaintext = yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False).encode("utf-8")
         try:
             ciphertext = encrypt(plaintext, self.recipients, self.armor)
@@ -514,15 +602,79 @@ class CredentialStore:
             raise CredentialStoreError(
                 "%s; the store must be encrypted to the public key of the identity that reads it" % exc
             ) from exc
+        self._replace(ciphertext, lambda staged: None)
+
+    def _save_sops(self, document: dict) -> None:
+        """Change an existing sops store key by key (its key groups untouched), or create one by .sops.yaml."""
+        raw = read_file(self.path)
+        if raw is None:
+            plaintext = yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False)
+            ciphertext = self._sops_call(lambda sops: sops.encrypt_new(self.path, plaintext.encode("utf-8")))
+            self._replace(ciphertext, lambda staged: self._check_staged(staged, document))
+            return
+
+        def update(staged):
+            # Only the grants change (the version was checked on reading): sops set reads a JSON value, whose
+            # numbers it would store as floats.
+            value = json.dumps(document["grants"]).encode("utf-8")
+            self._sops_call(lambda sops: sops.set(staged, '["grants"]', value, "the update of credential store %s" % self.path))
+            self._check_staged(staged, document)
+
+        self._replace(raw, update)
+
+    def _check_staged(self, staged: str, document: dict) -> None:
+        """Never replace a store with one the operator cannot read back, or that does not hold what was meant."""
         try:
-            with staged_file(self.path, ciphertext) as staged:
+            plaintext = self._sops_call(lambda sops: sops.decrypt(staged))
+        except CredentialStoreError as exc:
+            raise CredentialStoreError(
+                "the new credential store %s would not be readable with identity %s, so it was not written: %s"
+                % (self.path, self.identities.source, exc)
+            ) from None
+        written = yaml.load(plaintext.decode("utf-8"), Loader=SAFE_LOADER)  # nosec B506 - a safe loader
+        written.pop("sops", None)
+        if written != document:
+            raise CredentialStoreError("the new credential store %s did not decrypt to what was written" % self.path)
+
+    def _replace(self, content: bytes, prepare) -> None:
+        """Stage ``content`` beside the store, let ``prepare(staged)`` change and check it, rename it over."""
+        try:
+            with staged_file(self.path, content) as staged:
+                prepare(staged)
                 os.replace(staged, self.path)
         except (FileWriteError, OSError) as exc:
             raise CredentialStoreError("cannot write credential store %s: %s" % (self.path, exc)) from exc
-        self.writes += 1
 
     def _locked(self):
         return _FileLock(self.lock_path, self.lock_timeout)
+
+
+def migrate(source: CredentialStore, target: CredentialStore) -> list[str]:
+    """Convert an age store into a new sops store, once, under both locks; returns the grant names copied.
+
+    The sops store gets the recipients of the creation rule of ``.sops.yaml`` that matches its path and must
+    read back to the same document; the age store is left in place (the operator deletes it once the sops
+    store is committed). Never overwrites: a target that exists is refused, whatever it holds.
+    """
+    if os.path.abspath(source.path) == os.path.abspath(target.path):
+        raise CredentialStoreError("the age store and the new sops store must be two files, not %s" % source.path)
+    if not is_sops_path(target.path):
+        raise CredentialStoreError(
+            "the new store %s must be named *.sops.yaml (or *.sops.yml): the name makes it a sops file" % target.path
+        )
+    with source._locked(), target._locked():  # pylint: disable=protected-access
+        if read_file(source.path) is None:
+            raise CredentialStoreError("there is no credential store %s to migrate" % source.path)
+        if read_file(target.path) is not None:
+            raise CredentialStoreError(
+                "%s already exists; the migration never overwrites a store (move it away first)" % target.path
+            )
+        document = source.read()
+        if source.format != "age":
+            raise CredentialStoreError("credential store %s is already a sops file" % source.path)
+        target.format = "sops"
+        target._save(document)  # pylint: disable=protected-access
+    return list(document["grants"])
 
 
 class _FileLock:

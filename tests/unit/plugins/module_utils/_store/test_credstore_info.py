@@ -125,14 +125,14 @@ def test_a_real_store_through_rotation_and_revocation(tmp_path):
 
 
 def test_credential_store_info_return_is_documented():
-    """The keys main() returns (store, exists, and store_info's) are those RETURN documents, nested too."""
+    """The keys main() returns (store, exists, format, recipients and store_info's) are those RETURN documents, nested too."""
     import ast
     from pathlib import Path
 
     source = (Path(__file__).resolve().parents[5] / "plugins" / "modules" / "credential_store_info.py").read_text()
     doc = next(yaml.safe_load(n.value.value) for n in ast.parse(source).body
                if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "RETURN")
-    result = dict(store="/s", exists=True, **store_info(DOCUMENT, NOW, with_users=True))
+    result = dict(store="/s", exists=True, format="sops", recipients=[], **store_info(DOCUMENT, NOW, with_users=True))
     assert set(result) == set(doc)
     assert set(result["grants"][1]) == set(doc["grants"]["contains"])
     assert set(result["grants"][1]["credentials"][0]) == set(doc["grants"]["contains"]["credentials"]["contains"])

@@ -1,0 +1,157 @@
+"""The sops credential store through the playbooks, on `make demo`'s local host: migration from the age store
+of the first releases, and two operators who never lock each other out.
+
+Real Prometheus and nginx run as plain processes from a temporary state folder; curl checks the credentials;
+the real sops CLI (built from its Go module) decrypts the store with each operator's key; the real age CLI
+decrypts the hand-off files. Nothing here is a stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from _credentials import recap  # noqa: E402  (tests/integration is on sys.path)
+from _demo import BIN, REPO, handoff, run_demo  # noqa: E402
+from test_rotate_local import handoff_of, statuses  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sops_binary):
+    """The demo provisioned by the current code with its age store (team-a and team-b), plus operator B's key
+    and a .sops.yaml whose rule for credentials.sops.yaml names operators A (the demo's) and B."""
+    state = tmp_path_factory.mktemp("sops-state")
+    for item in run_demo(state):
+        state, env, first = item
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+        env["PATH"] = os.path.dirname(sops_binary) + os.pathsep + env["PATH"]
+        grants = [{"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
+                  for name in ("team-a", "team-b", "team-c")]
+        (state / "grants.json").write_text(json.dumps({"promaccess_grants": grants}))
+        second = playbook(env, state, "provision_access", store="credentials.yml.age")
+        assert second.returncode == 0, second.stdout[-6000:]
+        subprocess.run(["age-keygen", "-o", str(state / "operator-b-key.txt")], check=True, capture_output=True)
+        publics = [public(state / name) for name in ("operator-key.txt", "operator-b-key.txt")]
+        rules = {"creation_rules": [{"path_regex": r"credentials\.sops\.yaml$", "age": ",".join(publics)}]}
+        (state / ".sops.yaml").write_text(yaml.safe_dump(rules))
+        yield state, env
+
+
+def public(key):
+    return subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def playbook(env, state, name, *args, store="credentials.sops.yaml", identity="operator-key.txt"):
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), "promaccess.core." + name,
+         "-e", "@%s" % (state / "grants.json"), "-e", "promaccess_credential_store=%s" % (state / store),
+         "-e", "promaccess_age_identity=%s" % (state / identity), *args],
+        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=900,
+    )
+
+
+def sops_plain(env, state, identity):
+    """The store decrypted by the real sops CLI with one operator's key (into memory only)."""
+    proc = subprocess.run(["sops", "decrypt", str(state / "credentials.sops.yaml")], capture_output=True, check=False,
+                          env=dict(env, SOPS_AGE_KEY_FILE=str(state / identity), SOPS_DISABLE_VERSION_CHECK="1"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    return yaml.safe_load(proc.stdout)["grants"]
+
+
+def recipients(state):
+    return sorted(e["recipient"] for e in yaml.safe_load((state / "credentials.sops.yaml").read_text())["sops"]["age"])
+
+
+@pytest.mark.slow
+def test_migration_keeps_every_credential_working(site):
+    state, env = site
+    old_store = (state / "credentials.yml.age").read_bytes()
+    team_a = handoff(state)
+    run = playbook(env, state, "migrate_store", "-e", "promaccess_store_source=%s" % (state / "credentials.yml.age"))
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "3 grants copied" not in run.stdout and "4 grants copied" in run.stdout  # internal, team-a, -b, -c
+    assert (state / "credentials.yml.age").read_bytes() == old_store  # left in place
+    assert recipients(state) == sorted(public(state / n) for n in ("operator-key.txt", "operator-b-key.txt"))
+    assert sops_plain(env, state, "operator-b-key.txt")["team-a"]["username"] == team_a["username"]
+
+    # The next provision run with the sops store changes nothing anywhere, and every credential still works.
+    stored = (state / "credentials.sops.yaml").read_bytes()
+    again = playbook(env, state, "provision_access")
+    assert again.returncode == 0, again.stdout[-6000:]
+    assert recap(again.stdout, "demo")["changed"] == 0 and recap(again.stdout, "localhost")["changed"] == 0
+    assert (state / "credentials.sops.yaml").read_bytes() == stored
+    assert statuses(env, team_a["username"], team_a["password"]) == [200, 200]
+    for grant in ("team-b", "team-c"):
+        creds = handoff_of(state, grant)
+        assert statuses(env, creds["username"], creds["password"]) == [200, 200]
+    assert "age format of the first releases" not in again.stdout + again.stderr
+
+    # Never silently, never twice: a second migration is refused and changes nothing.
+    twice = playbook(env, state, "migrate_store", "-e", "promaccess_store_source=%s" % (state / "credentials.yml.age"))
+    assert twice.returncode != 0 and "already exists" in twice.stdout
+    assert (state / "credentials.sops.yaml").read_bytes() == stored
+
+
+@pytest.mark.slow
+def test_operator_b_never_locks_out_operator_a(site):
+    """The lock-out of the age store: operator B provisions, rotates and revokes; A still reads and runs all."""
+    state, env = site
+    rules = (state / ".sops.yaml").read_bytes()
+    both = recipients(state)
+    assert len(both) == 2
+    team_a = handoff(state)
+
+    def check(run):
+        assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:]
+        assert recipients(state) == both and (state / ".sops.yaml").read_bytes() == rules
+        return sops_plain(env, state, "operator-key.txt")  # A reads every version B wrote
+
+    b = {"identity": "operator-b-key.txt"}
+    check(playbook(env, state, "rotate_credentials", "-e", '{"promaccess_rotate": ["team-a"]}', **b))
+    grants = check(playbook(env, state, "revoke_access", "-e", '{"promaccess_revoke": ["team-b"]}', **b))
+    assert grants["team-b"]["revoked_at"] and grants["team-a"]["rotated_at"]
+    new_a = handoff(state)
+    assert new_a["username"] != team_a["username"]
+    assert statuses(env, new_a["username"], new_a["password"]) == [200, 200]
+
+    # A runs every playbook on the store B wrote last.
+    spec = json.loads((state / "grants.json").read_text())
+    spec["promaccess_grants"] = [g for g in spec["promaccess_grants"] if g["name"] != "team-b"]
+    (state / "grants.json").write_text(json.dumps(spec))
+    provision = playbook(env, state, "provision_access")
+    check(provision)
+    assert recap(provision.stdout, "demo")["changed"] == 0
+    check(playbook(env, state, "rotate_credentials", "-e", '{"promaccess_rotate": ["team-c"]}'))
+    grants = check(playbook(env, state, "revoke_access", "-e", '{"promaccess_revoke": ["team-c"]}'))
+    assert grants["team-c"]["revoked_at"] and grants["team-c"]["rotated_at"]
+    report = playbook(env, state, "access_report", "-e", "promaccess_report_dir=%s" % (state / "reports"))
+    check(report)
+    assert json.loads((state / "reports" / "access-report.json").read_text())
+    assert statuses(env, new_a["username"], new_a["password"]) == [200, 200]
+    # and B still reads what A wrote
+    assert sops_plain(env, state, "operator-b-key.txt")["team-c"]["revoked_at"]
+
+
+def test_community_sops_lookup_reads_the_store(tmp_path, sops_binary):
+    """Another tool reads the store: community.sops's lookup (from the ansible package), as docs/credential_store.md
+    shows it. Only grant names are printed."""
+    key = tmp_path / "key.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    rules = {"creation_rules": [{"path_regex": r"\.sops\.yaml$", "age": public(key)}]}
+    (tmp_path / ".sops.yaml").write_text(yaml.safe_dump(rules))
+    plain = yaml.safe_dump({"version": 1, "grants": {"team-a": {"username": "u" * 64, "password": "p" * 64}}})
+    subprocess.run([sops_binary, "encrypt", "--filename-override", str(tmp_path / "credentials.sops.yaml"),
+                    "--input-type", "yaml", "--output-type", "yaml", "--output", str(tmp_path / "credentials.sops.yaml"),
+                    "/dev/stdin"], input=plain.encode(), cwd=tmp_path, check=True, capture_output=True,
+                   env=dict(os.environ, SOPS_DISABLE_VERSION_CHECK="1"))
+    expression = ("{{ (lookup('community.sops.sops', '%s', sops_binary='%s', age_keyfile='%s') | from_yaml).grants "
+                  "| list }}" % (tmp_path / "credentials.sops.yaml", sops_binary, key))
+    run = subprocess.run([str(BIN / "ansible"), "localhost", "-m", "ansible.builtin.debug", "-a", "msg=" + expression],
+                         capture_output=True, text=True, check=False, timeout=300,
+                         env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert '"msg": [\n        "team-a"\n    ]' in run.stdout
