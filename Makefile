@@ -103,9 +103,11 @@ demo: bootstrap collection
 # Benchmark on simulated fleets of local hosts (state/bench); writes docs/benchmarks.md. Sizes and budget:
 # BENCH_HOSTS, BENCH_USERS, BENCH_SIZES, BENCH_FORKS, BENCH_PEER_BUDGET; the planning time (old per-host template
 # against fleet_plan): BENCH_PLANNING, BENCH_PLANNING_GRANTS, BENCH_PLANNING_BUDGET; one part only: BENCH_ONLY
-# (htpasswd or planning); or BENCH_ARGS (scripts/bench.py --help).
+# (htpasswd, planning, or store: the sops store against the age store, scripts/bench_store.py, BENCH_STORE_GRANTS
+# and BENCH_STORE_RUN_GRANTS); or BENCH_ARGS (scripts/bench.py --help).
 bench: bootstrap collection
-	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	if [[ "$${BENCH_ONLY:-}" != store ]]; then $(BIN)/python scripts/bench.py $(BENCH_ARGS); fi
+	if [[ -z "$${BENCH_ONLY:-}" || "$${BENCH_ONLY}" == store ]]; then $(BIN)/python scripts/bench_store.py; fi
 
 clean:
 	rm -rf build state .pytest_cache

@@ -356,6 +356,8 @@ def bench_cell(runner: Runner, hosts: int, users: int, args, rates: dict) -> dic
 
 
 # -- planning: the old per-host template against the planner ----------------------------------------------
+STORE_START = "<!-- store:start"
+STORE_END = "<!-- store:end -->"
 PLANNING_START = "<!-- planning:start (scripts/bench.py --only planning rewrites this section) -->"
 PLANNING_END = "<!-- planning:end -->"
 PLANNING_WAYS = ("legacy", "planner")
@@ -712,6 +714,12 @@ def planning_section(text: str) -> str:
     if start < 0 or end < start:
         return ""
     return text[start:end + len(PLANNING_END)] + "\n"
+
+
+def store_section(text: str) -> str:
+    """The section scripts/bench_store.py writes (markers included), or '': kept when this report is rewritten."""
+    start, end = text.find(STORE_START), text.find(STORE_END)
+    return text[start:end + len(STORE_END)] + "\n" if 0 <= start < end else ""
 
 
 def with_planning(text: str, section: str) -> str:
@@ -1139,8 +1147,10 @@ def main(argv: list | None = None) -> int:
         leaves what it measured, marked partial). The Planning section in the report is kept."""
         meta = run_meta(["%dx%d" % size for size in remaining])
         kept = existing_planning()
+        store_kept = store_section(output.read_text(encoding="utf-8")) if output.exists() else ""
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(with_planning(render(results, facts, meta), kept), encoding="utf-8")
+        text = with_planning(render(results, facts, meta), kept)
+        output.write_text(text.rstrip("\n") + "\n\n" + store_kept if store_kept else text, encoding="utf-8")
         json_path.write_text(json.dumps({"facts": facts, "meta": meta, "results": results}, indent=1),
                              encoding="utf-8")
         return meta

@@ -80,8 +80,13 @@ verify() { # component binary module version
   fi
 }
 
+# The folder of the build in progress: removed at exit unless it was moved into place, so a failed build or
+# check leaves nothing behind. Global: the EXIT trap runs after build() has returned (a `local` is gone then).
+BUILDING=
+trap 'if [[ -n $BUILDING ]]; then rm -rf "$BUILDING"; fi' EXIT
+
 build() { # component
-  local c=$1 mod ver dir tmp start
+  local c=$1 mod ver dir start
   [[ -n ${PACKAGE[$c]:-} ]] || { log "unknown component '$c' (known: ${ALL[*]})"; return 2; }
   read -r mod ver < <(upstream "$c")
   dir=$(dir_of "$c")
@@ -91,14 +96,14 @@ build() { # component
   command -v go >/dev/null || { log "no Go toolchain on PATH (needed to build $c)"; return 2; }
   log "building $c $ver ($mod) into $dir"
   mkdir -p "$CACHE"
-  tmp=$(mktemp -d "$CACHE/.build-$c.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT  # a failed build or check leaves nothing behind
+  BUILDING=$(mktemp -d "$CACHE/.build-$c.XXXXXX")
   start=$(date +%s)
   (cd "$MODULES/$c" && go mod download && go build -p "$(nproc)" -trimpath -ldflags="$(ldflags "$c" "$ver")" \
-    -o "$tmp/$c" "${PACKAGE[$c]}")
-  verify "$c" "$tmp/$c" "$mod" "$ver"
+    -o "$BUILDING/$c" "${PACKAGE[$c]}")
+  verify "$c" "$BUILDING/$c" "$mod" "$ver"
   printf '%s\t%s\t%s\n' "$c" "$ver" "$(($(date +%s) - start))" >> "$CACHE/build-times.tsv"
-  rm -rf "$dir" && mv "$tmp" "$dir"
+  rm -rf "$dir" && mv "$BUILDING" "$dir"
+  BUILDING=
   log "built $c $ver in $(($(date +%s) - start)) s"
 }
 

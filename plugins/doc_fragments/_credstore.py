@@ -37,4 +37,11 @@ options:
         C(.sops.yaml) in the store's folder and the folders above it.
       - Can also be set with the E(PROMACCESS_SOPS_CONFIG) environment variable.
     type: path
+  run:
+    description:
+      - An id of the playbook run this task belongs to (the playbooks set one per run). The store then refuses
+        to be read or written by that run once it was changed underneath it other than through promaccess
+        (another operator's commit pulled mid-run, an edit by hand), and the run stops without writing. The
+        store's lock file beside it keeps what each run has seen.
+    type: str
 """

@@ -50,6 +50,13 @@ options:
     type: path
     env:
       - name: PROMACCESS_SOPS_CONFIG
+  run:
+    description:
+      - An id of the playbook run this task belongs to (the playbooks set one per run). The store then refuses
+        to be read or written by that run once it was changed underneath it other than through promaccess
+        (another operator's commit pulled mid-run, an edit by hand), and the run stops without writing. The
+        store's lock file beside it keeps what each run has seen.
+    type: str
   identity:
     description:
       - The operator identity file (C(key.txt) from C(age-keygen)), or an unencrypted SSH private key.
@@ -243,6 +250,7 @@ class LookupModule(LookupBase):
                 sops_config=self.get_option("sops_config"),
                 recipients_given=bool(self.get_option("recipients") or self.get_option("recipients_file")),
                 sops_runner=sops_runner.run,
+                run=self.get_option("run") or None,
             )
             grants = [_plain(term) for term in terms]
             if username is not None or password is not None:

@@ -177,6 +177,7 @@ def main():
             sops_config=params["sops_config"],
             recipients_given=bool(params["recipients"] or params["recipients_file"]),
             sops_runner=module_runner(module),
+            run=params["run"],
         )
         grants = params["grants"]
         if not grants:

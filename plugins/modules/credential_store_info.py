@@ -218,7 +218,7 @@ def main():
     try:
         store = CredentialStore(path, read_identities(module.params["identity"]), [],
                                 sops_binary=module.params["sops_binary"], sops_config=module.params["sops_config"],
-                                sops_runner=module_runner(module))
+                                sops_runner=module_runner(module), run=module.params["run"])
         document = store.read()
     except (AgeError, CredentialStoreError) as exc:
         module.fail_json(msg=str(exc), store=path)

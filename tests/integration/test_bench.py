@@ -294,3 +294,26 @@ def test_bench_planning_tiny(tmp_path):
     assert proc.returncode == 0, proc.stderr[-5000:]
     text = report.read_text()
     assert text.count(bench.PLANNING_START) == 1 and "all %d hosts" % hosts in text
+
+
+def _bench_store():
+    spec = importlib.util.spec_from_file_location("promaccess_bench_store", REPO / "scripts" / "bench_store.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("read_extra, holds", [(0.1, True), (0.6, False)])
+def test_store_bench_claim_counts_the_runs_sops_calls(read_extra, holds):
+    """The claim is reads x (sops - age per read) + writes x (sops - age per write), from the counted calls."""
+    store = _bench_store()
+    access = {"grants": 200, "rounds": 3, "bytes": {"age": 1, "sops": 2},
+              "median": {"age": {"read": 0.01, "write": 0.4}, "sops": {"read": 0.01 + read_extra, "write": 0.9}}}
+    runs = {20: {"age": {"walls": [30.0], "wall": 30.0, "sops_calls": {}},
+                 "sops": {"walls": [31.0], "wall": 31.0, "sops_calls": {"decrypt": 3}}}}
+    section = store.render(access, runs, {"command": "x", "started": "now", "machine": "m"})
+    assert ("holds" if holds else "DOES NOT HOLD") in section
+    assert "%.2f s at most" % (3 * read_extra) in section
+    report = "# Benchmarks\n\nold text\n\n" + section
+    again = store.with_section(report, section.replace("now", "later"))
+    assert again.count(store.START) == 1 and "later" in again and again.startswith("# Benchmarks")

@@ -67,7 +67,7 @@ def recipients(state):
 
 
 @pytest.mark.slow
-def test_migration_keeps_every_credential_working(site):
+def test_migration_keeps_every_credential_working(site, tmp_path):
     state, env = site
     old_store = (state / "credentials.yml.age").read_bytes()
     team_a = handoff(state)
@@ -79,11 +79,19 @@ def test_migration_keeps_every_credential_working(site):
     assert sops_plain(env, state, "operator-b-key.txt")["team-a"]["username"] == team_a["username"]
 
     # The next provision run with the sops store changes nothing anywhere, and every credential still works.
+    # sops runs through a wrapper that counts its calls: the run reads the store once per play (the plan, the
+    # lookup of the credentials, that of the revoked ones), not once per grant for the hand-off files.
     stored = (state / "credentials.sops.yaml").read_bytes()
-    again = playbook(env, state, "provision_access")
+    wrapper, calls = tmp_path / "bin", tmp_path / "sops-calls.log"
+    wrapper.mkdir()
+    real = subprocess.run(["sh", "-c", "command -v sops"], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    (wrapper / "sops").write_text('#!/bin/sh\necho "$1" >> "%s"\nexec "%s" "$@"\n' % (calls, real))
+    (wrapper / "sops").chmod(0o755)
+    again = playbook(env | {"PATH": "%s%s%s" % (wrapper, os.pathsep, env["PATH"])}, state, "provision_access")
     assert again.returncode == 0, again.stdout[-6000:]
     assert recap(again.stdout, "demo")["changed"] == 0 and recap(again.stdout, "localhost")["changed"] == 0
     assert (state / "credentials.sops.yaml").read_bytes() == stored
+    assert calls.read_text().split() == ["decrypt"] * 3
     assert statuses(env, team_a["username"], team_a["password"]) == [200, 200]
     for grant in ("team-b", "team-c"):
         creds = handoff_of(state, grant)
@@ -155,3 +163,52 @@ def test_community_sops_lookup_reads_the_store(tmp_path, sops_binary):
                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
     assert run.returncode == 0, run.stdout + run.stderr
     assert '"msg": [\n        "team-a"\n    ]' in run.stdout
+
+
+@pytest.mark.slow
+def test_a_commit_pulled_mid_run_stops_the_run_and_is_never_overwritten(site, tmp_path):
+    """The playbooks' own task files (plan, credentials, rotation step, with their run id) on the real store;
+    between the first reads and the rotation step, another operator's commit is pulled over the store."""
+    state, env = site
+    spec = json.loads((state / "grants.json").read_text())
+    spec["promaccess_grants"] = [g for g in spec["promaccess_grants"] if g["name"] == "team-a"]  # others revoked
+    (state / "grants.json").write_text(json.dumps(spec))
+    store = state / "credentials.sops.yaml"
+    clone = tmp_path / "clone.sops.yaml"  # operator B's clone of the repository, B mints team-z there
+    clone.write_bytes(store.read_bytes())
+    run = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-m", "promaccess.core.credential_store", "-a",
+         "store=%s identity=%s grants=team-a step=started" % (clone, state / "operator-b-key.txt")],
+        env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    pulled = clone.read_bytes()
+    playbook_file = tmp_path / "mid_run.yml"
+    playbook_file.write_text(yaml.safe_dump([{
+        "name": "A run of operator A during which B's commit is pulled",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "roles": ["promaccess.core._provision"],
+        "tasks": [
+            {"name": "Plan and read the store", "ansible.builtin.include_role": {
+                "name": "promaccess.core._provision", "tasks_from": "credentials.yml"}},
+            {"name": "git pull", "ansible.builtin.copy": {"src": str(clone), "dest": str(store), "mode": "0600"}},
+            {"name": "Start rotating team-a", "ansible.builtin.include_role": {
+                "name": "promaccess.core._provision", "tasks_from": "rotation_step.yml"},
+             "vars": {"_promaccess_rotating": ["team-a"], "_promaccess_step": "started"}},
+        ],
+    }], sort_keys=False))
+    mid = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), str(playbook_file),
+         "-e", "@%s" % (state / "grants.json"), "-e", "promaccess_credential_store=%s" % store,
+         "-e", "promaccess_age_identity=%s" % (state / "operator-key.txt")],
+        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=600)
+    assert mid.returncode != 0, mid.stdout[-4000:]
+    assert "changed since this run last read or wrote it" in mid.stdout, mid.stdout[-4000:]
+    assert store.read_bytes() == pulled  # B's commit, never overwritten
+    # the next run starts from B's version: it reads the store, where team-a's rotation is B's
+    after = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-m", "promaccess.core.credential_store_info", "-a",
+         "store=%s identity=%s run=next" % (store, state / "operator-key.txt")],
+        env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert '"phase": "minted"' in after.stdout and store.read_bytes() == pulled

@@ -52,4 +52,5 @@ def credential_store_spec() -> dict:
         identity=dict(type="path", required=True, fallback=(env_fallback, ["PROMACCESS_AGE_IDENTITY"])),
         sops_binary=dict(type="path", fallback=(env_fallback, ["PROMACCESS_SOPS_BINARY"])),
         sops_config=dict(type="path", fallback=(env_fallback, ["PROMACCESS_SOPS_CONFIG"])),
+        run=dict(type="str"),
     )

@@ -30,8 +30,10 @@ from __future__ import annotations
 import datetime
 import errno
 import fcntl
+import hashlib
 import json
 import os
+import re
 import time
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
@@ -72,6 +74,7 @@ LOCK_POLL_SECONDS = 0.05
 #: document of the first releases (recipients chosen by each write; migrate it with migrate_store.yml).
 STORE_FORMATS = ("sops", "age")
 _AGE_HEADERS = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----")
+_SOPS_KEY = re.compile(rb"^sops:[ \t]*\r?$", re.M)
 AGE_STORE_WARNING = (
     "the credential store is in the age format of the first releases: it does not keep its recipients, so a "
     "write encrypts it to the identity and recipients of that run only, and another operator can lose access. "
@@ -98,7 +101,7 @@ def store_format(path: str, raw: bytes | None) -> str:
         return "sops" if is_sops_path(path) else "age"
     if raw.lstrip().startswith(_AGE_HEADERS):
         return "age"
-    if sops_metadata(raw) is not None:
+    if _SOPS_KEY.search(raw):  # a top-level `sops:` mapping; parsing the whole file here would double a read
         return "sops"
     raise CredentialStoreError(
         "credential store %s is neither a sops file (no 'sops' metadata) nor an age-encrypted store" % path
@@ -206,10 +209,15 @@ class CredentialStore:
         sops_config: str | None = None,
         recipients_given: bool = False,
         sops_runner=None,
+        run: str | None = None,
     ):
         """``recipients`` encrypt an age store; a sops store keeps its own and refuses ``recipients_given``
         (recipients the caller chose), as any write that chose them could drop one. ``sops_runner`` runs the
-        sops binary (_store/sops.py: module_runner() in a module, plugin_utils/sops_runner.run elsewhere)."""
+        sops binary (_store/sops.py: module_runner() in a module, plugin_utils/sops_runner.run elsewhere).
+
+        ``run`` names the playbook run this access belongs to: the store then refuses to be read or written by
+        a run after it was changed underneath it by anything but promaccess (another operator's commit pulled
+        mid-run, an edit by hand). See _Journal."""
         self.path = path
         self.identities = identities
         self.recipients = recipients
@@ -217,7 +225,9 @@ class CredentialStore:
         self.sops_binary = sops_binary
         self.sops_config = sops_config
         self.sops_runner = sops_runner
+        self.run = run or None
         self._sops = None
+        self._lock: _FileLock | None = None
         #: The format of the file as last read: sops or age (STORE_FORMATS).
         self.format: str | None = None
         #: Warnings for the operator (module.warn, display.warning): an age store's.
@@ -238,11 +248,17 @@ class CredentialStore:
 
     # -- reading -------------------------------------------------------------------------------------------
     def read(self) -> dict:
-        """The decrypted document; an empty one when the file does not exist yet."""
+        """The decrypted document; an empty one when the file does not exist yet. With ``run``, under the lock,
+        after the journal has checked the file is as this run left it."""
+        if self.run is not None and self._lock is None:
+            with self._locked():
+                return self.read()
         try:
             raw = read_file(self.path)
         except FileWriteError as exc:
             raise CredentialStoreError(str(exc)) from exc
+        if self._lock is not None:
+            self._lock.journal.check(self.run, raw, self.path)
         self.format = store_format(self.path, raw)
         if self.format == "age" and raw is not None and AGE_STORE_WARNING not in self.warnings:
             self.warnings.append(AGE_STORE_WARNING)
@@ -590,6 +606,8 @@ class CredentialStore:
         else:
             self._save_age(document)
         self.writes += 1
+        if self._lock is not None:
+            self._lock.journal.wrote(self.run, read_file(self.path))
 
     def _save_age(self, document: dict) -> None:
         plaintext = yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False).encode("utf-8")
@@ -646,7 +664,7 @@ class CredentialStore:
             raise CredentialStoreError("cannot write credential store %s: %s" % (self.path, exc)) from exc
 
     def _locked(self):
-        return _FileLock(self.lock_path, self.lock_timeout)
+        return _FileLock(self, self.lock_timeout)
 
 
 def migrate(source: CredentialStore, target: CredentialStore) -> list[str]:
@@ -677,15 +695,96 @@ def migrate(source: CredentialStore, target: CredentialStore) -> list[str]:
     return list(document["grants"])
 
 
-class _FileLock:
-    """An exclusive ``flock`` on a lock file beside the store, waited for at most ``timeout`` seconds."""
+#: Runs the journal forgets after this many seconds without an access.
+JOURNAL_KEEP_SECONDS = 14 * 86400
 
-    def __init__(self, path: str, timeout: float):
-        self.path = path
+
+def _digest(raw: bytes | None) -> str | None:
+    return None if raw is None else hashlib.sha256(raw).hexdigest()
+
+
+class _Journal:
+    """What promaccess knows of the store file, kept in its lock file (JSON) and changed only under the lock.
+
+    ``digest``: the file as promaccess last wrote it or found it; ``seq``: a counter of those events;
+    ``external``: the events where the file had changed without promaccess (a git pull, an edit by hand);
+    ``runs``: for each run id, the event it last saw and when. A run that has seen the store refuses it once an
+    external change came after (it may have put on hosts credentials the store no longer holds, or be about to
+    overwrite what was pulled); a new run starts from the file as it is. Runs on one machine change the store
+    only through promaccess, so they never refuse each other.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            data = json.loads(os.read(fd, 1 << 20).decode("utf-8") or "{}")
+        except (OSError, ValueError):
+            data = {}
+        self.data = data if isinstance(data, dict) else {}
+        self.data.setdefault("seq", 0)
+        self.data.setdefault("external", [])
+        self.data.setdefault("runs", {})
+
+    def _save(self) -> None:
+        now = time.time()
+        runs = self.data["runs"]
+        for run in [r for r, v in runs.items() if now - v.get("at", 0) > JOURNAL_KEEP_SECONDS]:
+            del runs[run]
+        oldest = min((v.get("seq", 0) for v in runs.values()), default=self.data["seq"])
+        self.data["external"] = [e for e in self.data["external"] if e > oldest]
+        blob = json.dumps(self.data, sort_keys=True).encode("utf-8")
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, blob)
+
+    def check(self, run: str | None, raw: bytes | None, path: str) -> None:
+        """Before a read under the lock: note an external change; refuse ``run`` if one came after it began."""
+        digest, data = _digest(raw), self.data
+        changed = "digest" in data and data["digest"] != digest
+        if changed:
+            data["seq"] += 1
+            data["external"].append(data["seq"])
+        data["digest"] = digest
+        seen = data["runs"].get(run) if run is not None else None
+        if seen is not None and any(event > seen.get("seq", 0) for event in data["external"]):
+            self._save()
+            raise CredentialStoreError(
+                "credential store %s changed since this run last read or wrote it, and not through promaccess "
+                "(another operator's commit pulled mid-run, or an edit by hand): this run stops here and writes "
+                "nothing. Run the playbook again: it starts from the store as it is now" % path
+            )
+        if run is not None:
+            data["runs"][run] = {"seq": data["seq"], "at": time.time()}
+        if changed or run is not None:
+            self._save()
+
+    def wrote(self, run: str | None, raw: bytes | None) -> None:
+        """After promaccess replaced the file."""
+        data = self.data
+        data["seq"] += 1
+        data["digest"] = _digest(raw)
+        if run is not None:
+            data["runs"][run] = {"seq": data["seq"], "at": time.time()}
+        self._save()
+
+
+class _FileLock:
+    """An exclusive ``flock`` on the store's lock file, waited for at most ``timeout`` seconds; taken again by
+    the same store object inside it, it is already held. The lock file holds the store's _Journal."""
+
+    def __init__(self, store: CredentialStore, timeout: float):
+        self.store = store
+        self.path = store.lock_path
         self.timeout = timeout
         self.fd = None
+        self.outer = None
+        self.journal: _Journal | None = None
 
     def __enter__(self):
+        self.outer = self.store._lock  # pylint: disable=protected-access
+        if self.outer is not None:
+            return self.outer
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -694,7 +793,7 @@ class _FileLock:
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     os.close(self.fd)
@@ -705,8 +804,14 @@ class _FileLock:
                     "timed out after %.0f s waiting for the lock %s held by another run" % (self.timeout, self.path)
                 )
             time.sleep(LOCK_POLL_SECONDS)
+        self.journal = _Journal(self.fd)
+        self.store._lock = self  # pylint: disable=protected-access
+        return self
 
     def __exit__(self, *exc_info):
+        if self.outer is not None:
+            return False
+        self.store._lock = None  # pylint: disable=protected-access
         try:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:

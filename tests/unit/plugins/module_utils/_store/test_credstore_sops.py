@@ -264,3 +264,56 @@ def test_migration_copies_every_grant_once_and_never_overwrites(team, sops_binar
         migrate(ops["a"].store(repo / "copy.sops.yaml", sops_binary), ops["a"].store(repo / "y.sops.yaml", sops_binary))
     assert (repo / STORE).read_bytes() == stored and not (repo / "x.sops.yaml").exists()
     assert not (repo / "y.sops.yaml").exists() and not (repo / "elsewhere.yaml").exists()
+
+
+def test_a_store_changed_underneath_a_run_is_refused_never_overwritten(team, sops_binary):
+    """Run x reads the store; another operator's commit is pulled (a version b wrote elsewhere); x stops."""
+    repo, ops = team
+    path = repo / STORE
+    x = ops["a"].store(path, sops_binary, run="x")
+    x.get_many(["team-a", "team-b"])
+    # b's commit: the same store, changed through promaccess on b's clone, then pulled here
+    clone = repo / "clone"
+    clone.mkdir()
+    (clone / STORE).write_bytes(path.read_bytes())
+    ops["b"].store(clone / STORE, sops_binary).get("team-c")
+    pulled = (clone / STORE).read_bytes()
+    path.write_bytes(pulled)
+    for attempt in (lambda: x.rotation_step("team-a", "started"), lambda: x.get("team-d"), x.read):
+        with pytest.raises(CredentialStoreError, match="changed since this run last read or wrote it, and not "
+                                                       "through promaccess"):
+            attempt()
+        assert path.read_bytes() == pulled
+    # a new run starts from the store as it is now; x stays refused after it wrote
+    y = ops["b"].store(path, sops_binary, run="y")
+    y.get_many(["team-a", "team-c"])
+    assert set(y.read()["grants"]) == {"team-a", "team-b", "team-c"}
+    y.rotation_step("team-a", "started")
+    with pytest.raises(CredentialStoreError, match="changed since this run"):
+        x.read()
+    # runs on this machine change it only through promaccess: y and z never refuse each other
+    z = ops["a"].store(path, sops_binary, run="z")
+    z.get("team-d")
+    y.rotation_step("team-a", "added")
+    z.rotation_step("team-d", "started")
+    assert y.read()["grants"]["team-d"]["rotation"]["phase"] == "minted"
+
+
+def _run_worker(args):
+    path, key, binary, grant = args
+    ids = age.read_identities(key)
+    store = CredentialStore(path, ids, [], policy=HashPolicy("bcrypt", 4), sops_binary=binary, sops_runner=sops_run,
+                            run="run-%s-%d" % (grant, os.getpid()))
+    store.read()
+    return store.get(grant)["password"]
+
+
+def test_concurrent_runs_with_run_ids_never_refuse_each_other(team, sops_binary):
+    repo, ops = team
+    path = str(repo / STORE)
+    grants = ["grant-%d" % i for i in range(10)]
+    work = [(path, ops["a" if i % 2 else "b"].key, sops_binary, g) for i, g in enumerate(grants)]
+    with multiprocessing.get_context("fork").Pool(5) as pool:
+        passwords = pool.map(_run_worker, work)
+    stored = plain(sops_binary, ops["a"].key, path)["grants"]
+    assert [stored[g]["password"] for g in grants] == passwords
