@@ -69,7 +69,7 @@ def sops_binary() -> str:
 
 def keygen(path: Path) -> str:
     subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
-    return subprocess.run(["age-keygen", "-y", str(path)], check=True, capture_output=True, text=True).stdout.strip()
+    return keygen_public(path)
 
 
 def write_rules(folder: Path, public: str) -> None:

@@ -220,9 +220,13 @@ def test_new_store_needs_a_matching_rule_that_includes_the_operator(team, sops_b
 
 
 def _worker(args):
-    path, key, binary, grant = args
+    """One run in its own process: get (or mint) a grant; with ``with_run``, under a run id, reading first."""
+    path, key, binary, grant, with_run = args
     ids = age.read_identities(key)
-    store = CredentialStore(path, ids, [], policy=HashPolicy("bcrypt", 4), sops_binary=binary, sops_runner=sops_run)
+    store = CredentialStore(path, ids, [], policy=HashPolicy("bcrypt", 4), sops_binary=binary, sops_runner=sops_run,
+                            run="run-%s-%d" % (grant, os.getpid()) if with_run else None)
+    if with_run:
+        store.read()
     return store.get(grant)["password"]
 
 
@@ -230,7 +234,7 @@ def test_concurrent_runs_lose_no_update(team, sops_binary):
     repo, ops = team
     path = str(repo / STORE)
     grants = ["grant-%d" % i for i in range(8)]
-    work = [(path, ops["a" if i % 2 else "b"].key, sops_binary, g) for i, g in enumerate(grants)]
+    work = [(path, ops["a" if i % 2 else "b"].key, sops_binary, g, False) for i, g in enumerate(grants)]
     with multiprocessing.get_context("fork").Pool(4) as pool:
         passwords = pool.map(_worker, work * 2)
     stored = plain(sops_binary, ops["a"].key, path)["grants"]
@@ -299,21 +303,12 @@ def test_a_store_changed_underneath_a_run_is_refused_never_overwritten(team, sop
     assert y.read()["grants"]["team-d"]["rotation"]["phase"] == "minted"
 
 
-def _run_worker(args):
-    path, key, binary, grant = args
-    ids = age.read_identities(key)
-    store = CredentialStore(path, ids, [], policy=HashPolicy("bcrypt", 4), sops_binary=binary, sops_runner=sops_run,
-                            run="run-%s-%d" % (grant, os.getpid()))
-    store.read()
-    return store.get(grant)["password"]
-
-
 def test_concurrent_runs_with_run_ids_never_refuse_each_other(team, sops_binary):
     repo, ops = team
     path = str(repo / STORE)
     grants = ["grant-%d" % i for i in range(10)]
-    work = [(path, ops["a" if i % 2 else "b"].key, sops_binary, g) for i, g in enumerate(grants)]
+    work = [(path, ops["a" if i % 2 else "b"].key, sops_binary, g, True) for i, g in enumerate(grants)]
     with multiprocessing.get_context("fork").Pool(5) as pool:
-        passwords = pool.map(_run_worker, work)
+        passwords = pool.map(_worker, work)
     stored = plain(sops_binary, ops["a"].key, path)["grants"]
     assert [stored[g]["password"] for g in grants] == passwords
