@@ -25,6 +25,21 @@ options:
           - The user name. Must not be empty, contain V(:), white space at either end, or control characters.
         type: str
         required: true
+      label:
+        description:
+          - A name for the user in results and diffs, for example the grant it belongs to. The playbooks label
+            each minted user with its grant and the role of its credential, for example V(team-a (current\)).
+          - When a user has a label, its user name is treated as a secret, like its password (a minted user name
+            is half of a credential) and kept out of everything the module returns. RV(users_added),
+            RV(users_removed), RV(users_changed), the diff, warnings and error messages show the label instead,
+            and the name is masked (as V(********)) anywhere else in the result, including the module's
+            C(invocation) printed at C(-vvv). Give labels to minted names only, as a short name such as V(a)
+            would be masked wherever it appears in the result.
+          - Users without a label are shown by name, as names chosen by hand (V(team-a)) are not secret.
+          - Labels need not be unique. Users that share a label cannot be told apart in the results; each of
+            them is still listed, so the count stays right.
+          - The label is never written to the file or Secret.
+        type: str
       password:
         description:
           - The clear-text password. It is verified against the stored hash and hashed only when it differs.
@@ -65,6 +80,10 @@ options:
     type: str
     default: never
     choices: [never, on_policy_change]
+notes:
+  - A user name minted by the P(promaccess.core.credential#lookup) lookup is a secret like the password, half of
+    the credential. Give such a user an O(users[].label) so its name stays out of results, diffs and C(-v) or
+    C(-vvv) output; the C(users) entries the lookup returns carry one.
 """
 
     # A local file holding hashes.
@@ -89,5 +108,17 @@ options:
 notes:
   - O(mode) defaults to V(0640), also for an existing file, so hashes are never readable by others.
   - Writes are atomic; the new file is never readable by others, not even for a moment.
-  - Diff output lists user names with their hash scheme and cost, never a hash or a password.
+  - Diff output lists users with their hash scheme and cost, never a hash or a password; a user with an
+    O(users[].label) is listed by its label, never its name.
+"""
+
+    # The user name of a scrape job or a scrape Secret, shown by a label.
+    USERNAME_LABEL = r"""
+options:
+  username_label:
+    description:
+      - A name for O(username) in results, diffs and logs, for example the grant it belongs to.
+      - When given, the user name is kept out of everything the module returns (the diff and the invocation
+        shown at C(-vvv) included), as a password is (a minted user name is half of a credential).
+    type: str
 """

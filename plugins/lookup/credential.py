@@ -97,6 +97,15 @@ options:
         failing. Never mints.
     type: bool
     default: false
+  inherit:
+    description:
+      - Maps a grant to another grant it starts as a copy of when it is not in the store yet. The playbooks use
+        it for the per-target internal credentials (C(internal.HOST)) of a store that holds one shared internal
+        credential, so that credential stays valid on every target until that target's copy is rotated.
+      - The copy is made once; the source is then marked superseded, and a target added later gets a credential
+        of its own. A source that is missing or revoked gives nothing to copy, and the grant is minted.
+    type: dict
+    default: {}
   armor:
     description: Write the store ASCII-armored (text, easier to keep in git). Both forms are read.
     type: bool
@@ -148,7 +157,9 @@ _raw:
       description: The grant name.
       type: str
     username:
-      description: The user name (secret).
+      description:
+        - The user name. Secret, like the password - a minted user name is half of the credential; modules are
+          given it with a C(label) (RV(_raw[].users)) so that it stays out of their output.
       type: str
     password:
       description: The password (secret).
@@ -160,7 +171,9 @@ _raw:
       description: When the credential was minted or set, UTC, ISO 8601.
       type: str
     status:
-      description: V(active), V(rotating) (a rotation is in progress) or V(revoked).
+      description:
+        - V(active), V(rotating) (a rotation is in progress), V(revoked), or V(superseded) (the shared internal
+          credential of a store from an earlier release, once each target's own was copied from it).
       type: str
     phase:
       description: The phase of the rotation in progress (V(minted), V(added), V(handed_off), V(revoking)), or null.
@@ -185,7 +198,8 @@ _raw:
     users:
       description:
         - Entries for O(promaccess.core.htpasswd_users#module:users) and the other user-file modules, the
-          RV(_raw[].present) credentials by hash, the refused ones C(state=absent).
+          RV(_raw[].present) credentials by hash, the refused ones C(state=absent). Each has a C(label),
+          V(<grant> (<role>)), which the modules show instead of the user name. Secret.
       type: list
       elements: dict
     handoff:
@@ -257,7 +271,8 @@ class LookupModule(LookupBase):
                 out = [store.get(grants[0], username, password, self.get_option("create"), self.get_option("allow_revoked"))]
                 actions = {grants[0]: store.last_action}
             else:  # one read of the store for every grant, one write for all that are minted
-                out = store.get_many(grants, self.get_option("create"), self.get_option("allow_revoked"))
+                inherit = {_plain(k): _plain(v) for k, v in (self.get_option("inherit") or {}).items()}
+                out = store.get_many(grants, self.get_option("create"), self.get_option("allow_revoked"), inherit)
                 actions = store.actions
             for grant in grants:
                 display.vvv("promaccess.core.credential: grant %r %s in %s" % (grant, actions.get(grant), store_path))

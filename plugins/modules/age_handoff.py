@@ -51,7 +51,9 @@ options:
     required: true
     aliases: [dest]
   username:
-    description: The grant's user name. Treated as a secret.
+    description:
+      - The grant's user name. A secret like O(password) (a minted user name is half of the credential), so it is
+        C(no_log) and never appears in the result, the diff, the metadata file or the message.
     type: str
     required: true
   password:

@@ -12,7 +12,7 @@ short_description: What the age-encrypted credential store says about each grant
 version_added: 0.1.0
 description:
   - Decrypts the credential store (the one the P(promaccess.core.credential#lookup) lookup keeps) in memory
-    and returns, per grant, its status (V(active), V(rotating) or V(revoked)), the phase of a rotation in
+    and returns, per grant, its status (V(active), V(rotating), V(revoked) or V(superseded)), the phase of a rotation in
     progress, when its credential was minted and how many days ago, when it was last rotated and when it was
     revoked, and per credential its role, the fingerprint of its user name and the scheme of its hash.
   - With O(return_users=true) it also returns RV(users), the user names and hashes hosts are compared with by
@@ -118,7 +118,9 @@ grants:
       description: The grant name.
       type: str
     status:
-      description: V(active), V(rotating) (a rotation is in progress) or V(revoked).
+      description:
+        - V(active), V(rotating) (a rotation is in progress), V(revoked), or V(superseded) (the shared internal
+          credential of a store from an earlier release, once each target's own was copied from it).
       type: str
     phase:
       description: The phase of the rotation in progress (V(minted), V(added), V(handed_off), V(revoking)), or null.
@@ -137,6 +139,9 @@ grants:
       type: str
     revocation_verified_at:
       description: When every host was seen refusing the revoked grant, or null.
+      type: str
+    superseded_at:
+      description: When each target's internal credential was copied from this shared one, or null.
       type: str
     rotation_started_at:
       description: When the rotation in progress started, or null.

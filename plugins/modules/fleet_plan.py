@@ -20,8 +20,8 @@ description:
     names, C(auth) kinds, recipients, host patterns that select nothing, modes, URLs, secret formats, scrape
     settings), fills in every default, and sets the controller's fact C(promaccess_plan).
   - The plan holds no secret. Per host and cluster it lists the grants of each user file or Secret in order (the
-    internal grant first, then the grants of the inventory in their order; revoked grants follow, to be
-    removed) and the endpoints; per grant, which of its credentials must get 200 or 401 (by index into the
+    host's or cluster's own internal credential first, then the grants of the inventory in their order; revoked
+    grants follow, to be removed) and the endpoints; per grant, which of its credentials must get 200 or 401 (by index into the
     credential store's views). Grant lists are shared between hosts that hold the same ones, so the plan grows
     with the hosts, not with hosts times grants. Each host play expands its own part.
   - With O(stage=results) it reads each planned host's C(promaccess_verified) and returns the grants to hand
@@ -117,7 +117,10 @@ ansible_facts:
           C(hostvars['localhost'].ansible_facts.promaccess_plan).
         - C(hosts) and C(clusters) (inventory name to its compact part; the P(promaccess.core.fleet_part#filter)
           filter expands one), C(grant_sets) (the distinct grant lists the parts refer to), C(checks) (per grant,
-          which credential must get 200 or 401), C(internal_grant), C(fetch) (the grants whose credentials the
+          which credential must get 200 or 401), C(internal_grant), C(internal_credentials) (the internal
+          credential of each host and cluster, C(promaccess_internal_credential), by default C(internal.<host>);
+          each part names its own as C(internal)), C(inherit) (per internal credential, the shared one it starts as a
+          copy of in a store made before credentials per target), C(fetch) (the grants whose credentials the
           play reads from the store), C(revoked), C(handoff) (grants handed to people, with their recipients), and
           C(rotating) or C(revoking) when asked.
       type: dict

@@ -30,7 +30,9 @@ attributes:
     description: Computes every change, including which users would be hashed, without writing.
     support: full
   diff_mode:
-    description: Shows user names with their hash scheme and cost; never a password or a hash.
+    description:
+      - Shows each user with its hash scheme and cost, never a password or a hash.
+      - A user is shown by its O(users[].label) where it has one, never by its name.
     support: full
   safe_file_operations:
     description: Writes through a 0600 temporary file in the same directory and an atomic rename.
@@ -89,19 +91,22 @@ path:
   type: str
   sample: /etc/nginx/prometheus.htpasswd
 users_added:
-  description: Users that were (or, in check mode, would be) added.
+  description:
+    - Users that were (or, in check mode, would be) added, by O(users[].label) where given, else by name.
   returned: success
   type: list
   elements: str
-  sample: [team-a]
+  sample: [team-a, "team-b (current)"]
 users_removed:
-  description: Users that were removed.
+  description:
+    - Users that were removed, by O(users[].label) where given, else by name.
   returned: success
   type: list
   elements: str
   sample: []
 users_changed:
-  description: Users whose hash was replaced (new password or rehash).
+  description:
+    - Users whose hash was replaced (new password or rehash), by O(users[].label) where given, else by name.
   returned: success
   type: list
   elements: str
@@ -139,10 +144,11 @@ def main():
     argument_spec.update(user_set_spec())
     argument_spec.update(secret_file_spec())
     module = AnsibleModule(argument_spec=argument_spec, add_file_common_args=True, supports_check_mode=True)
+    backend = HtpasswdUsersBackend(module)  # first: from here on, labelled user names are masked in every result
     if PASSLIB_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("libpass"), exception=PASSLIB_IMPORT_ERROR)
     try:
-        result = HtpasswdUsersBackend(module).run()
+        result = backend.run()
     except UserFileError as exc:
         module.fail_json(msg=str(exc), path=module.params["path"])
     module.exit_json(**result)

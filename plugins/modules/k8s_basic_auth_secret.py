@@ -32,7 +32,9 @@ attributes:
     description: Reads the live Secret and computes every change, including which users would be hashed.
     support: full
   diff_mode:
-    description: Shows user names with their hash scheme and cost; never a password or a hash.
+    description:
+      - Shows each user with its hash scheme and cost, never a password or a hash.
+      - A user is shown by its O(users[].label) where it has one, never by its name.
     support: full
   idempotent:
     description: A second run with the same input reports no change and does no hashing.
@@ -141,25 +143,31 @@ secret_type:
   type: str
   sample: Opaque
 secret_keys:
-  description: The keys of the Secret's data after the change (never their values).
+  description:
+    - The keys of the Secret's data after the change (never their values).
+    - With O(format=ingress_nginx_auth_map) the keys are user names; a user with an O(users[].label) is listed by
+      its label.
   returned: O(state=present)
   type: list
   elements: str
   sample: [auth]
 users_added:
-  description: Users that were (or, in check mode, would be) added.
+  description:
+    - Users that were (or, in check mode, would be) added, by O(users[].label) where given, else by name.
   returned: O(state=present)
   type: list
   elements: str
-  sample: [team-a]
+  sample: [team-a, "team-b (current)"]
 users_removed:
-  description: Users that were removed.
+  description:
+    - Users that were removed, by O(users[].label) where given, else by name.
   returned: O(state=present)
   type: list
   elements: str
   sample: []
 users_changed:
-  description: Users whose hash was replaced (new password or rehash).
+  description:
+    - Users whose hash was replaced (new password or rehash), by O(users[].label) where given, else by name.
   returned: O(state=present)
   type: list
   elements: str
@@ -207,12 +215,13 @@ def main():
     argument_spec.update(user_set_spec())
     argument_spec.update(connection_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    backend = BasicAuthSecretBackend(module)  # first: from here on, labelled user names are masked in every result
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     if PASSLIB_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("libpass"), exception=PASSLIB_IMPORT_ERROR)
     try:
-        result = BasicAuthSecretBackend(module).run()
+        result = backend.run()
     except BasicAuthSecretError as exc:
         module.fail_json(msg=str(exc), namespace=module.params["namespace"], name=module.params["name"])
     module.exit_json(**result)

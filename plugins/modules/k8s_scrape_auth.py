@@ -28,6 +28,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._k8s_auth
+  - promaccess.core._users.USERNAME_LABEL
 attributes:
   check_mode:
     description: Reads the Secret and the ServiceMonitor and reports every change without writing.
@@ -246,6 +247,7 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import hide_labelled_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
@@ -271,6 +273,7 @@ def main():
         username_key=dict(type="str", no_log=False),
         password_key=dict(type="str", no_log=False),
         username=dict(type="str"),
+        username_label=dict(type="str"),
         password=dict(type="str", no_log=True),
         remove_keys=dict(type="list", elements="str", default=[], no_log=False),
         secret_labels=dict(type="dict", default={}, no_log=False),
@@ -287,6 +290,7 @@ def main():
             ("secret_key", "password_key"),
         ],
     )
+    hide_labelled_name(module, module.params["username"], module.params["username_label"])
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     if YAML_IMPORT_ERROR is not None:

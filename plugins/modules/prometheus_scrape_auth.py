@@ -28,6 +28,8 @@ description:
     is refused unless O(force=true); a job name that the file does not have is refused, listing the jobs it has.
 author:
   - promaccess.core maintainers (@promaccess)
+extends_documentation_fragment:
+  - promaccess.core._users.USERNAME_LABEL
 attributes:
   check_mode:
     description: Computes every change, including whether the password file differs, without writing or validating.
@@ -206,6 +208,7 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import DEFAULT_SECRET_MODE
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import hide_labelled_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.scrape_config import (
     ScrapeAuthBackend,
@@ -220,6 +223,7 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auth_type=dict(type="str", default="basic_auth", choices=["basic_auth", "authorization"]),
         username=dict(type="str"),
+        username_label=dict(type="str"),
         password_file=dict(type="path", aliases=["credentials_file"], no_log=False),
         password=dict(type="str", no_log=True),
         password_file_mode=dict(type="raw", default=DEFAULT_SECRET_MODE, no_log=False),
@@ -236,6 +240,7 @@ def main():
         supports_check_mode=True,
         required_if=[("state", "present", ["password_file"])],
     )
+    hide_labelled_name(module, module.params["username"], module.params["username_label"])
     if YAML_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:

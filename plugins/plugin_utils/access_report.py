@@ -36,7 +36,7 @@ DRIFT = {
 
 GRANT_KEYS = (
     "grant", "status", "phase", "minted_at", "age_days", "rotated_at", "revoked_at", "revocation_verified_at",
-    "rotation_started_at", "rotation_updated_at",
+    "superseded_at", "rotation_started_at", "rotation_updated_at",
 )
 CREDENTIAL_KEYS = ("role", "fingerprint", "minted_at", "age_days", "hash_scheme", "hash_cost")
 FILE_FACT_KEYS = ("exists", "readable", "mode", "owner", "group", "size", "mtime", "duplicate_names", "error")

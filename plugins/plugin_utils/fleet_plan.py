@@ -80,6 +80,7 @@ HOST_SPEC: dict[str, tuple] = {
     "promaccess_exclusive": (False, "bool"),
     "promaccess_report_web_config": (None, "str"),
     "promaccess_report_htpasswd": (None, "str"),
+    "promaccess_internal_credential": (None, "str"),
     # The roles' own settings, read for the report's default paths.
     "prometheus_basic_auth_web_config": ("/etc/prometheus/web.yml", "str"),
     "nginx_basic_auth_user_file": ("/etc/nginx/prometheus.htpasswd", "str"),
@@ -109,6 +110,7 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_scrape_verify_retries": (60, "int"),
     "promaccess_k8s_scrape_verify_delay": (2, "int"),
     "promaccess_exclusive": (False, "bool"),
+    "promaccess_internal_credential": (None, "str"),
 }
 
 _TRUE = ("true", "yes", "on", "1")
@@ -162,9 +164,10 @@ def _slash(url: str) -> str:
 
 
 # -- grants ---------------------------------------------------------------------------------------------------
-def check_names(names, what: str, internal: str, allow_internal: bool = False) -> list:
+def check_names(names, what: str, internal: str, allow_internal: bool = False, internal_names=()) -> list:
     """Grant names given on the command line (promaccess_rotate, promaccess_revoke): a non-empty list of valid,
-    distinct names; the internal grant only where ``allow_internal``."""
+    distinct names; the internal grant (or a target's internal credential, ``internal_names``) only where
+    ``allow_internal``."""
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, (list, tuple)) or not names:
@@ -173,8 +176,8 @@ def check_names(names, what: str, internal: str, allow_internal: bool = False) -
         problem = grant_name_problem(name)
         if problem:
             raise PlanError("%s: %s" % (what, problem))
-        if name == internal and not allow_internal:
-            raise PlanError("%s: the internal grant '%s' cannot be revoked, only rotated" % (what, internal))
+        if (name == internal or name in internal_names) and not allow_internal:
+            raise PlanError("%s: the internal credential '%s' cannot be revoked, only rotated" % (what, name))
     if len(set(names)) != len(names):
         raise PlanError("%s lists a grant twice" % what)
     return list(names)
@@ -218,6 +221,20 @@ def check_grants(grants, internal: str = DEFAULT_INTERNAL_GRANT) -> list[dict]:
             )
         out.append(dict(grant, auth=auth, hosts=list(hosts)))
     return out
+
+
+def internal_credential(target: str, settings: dict, internal: str) -> str:
+    """The grant name of a host's or cluster's internal credential: ``promaccess_internal_credential`` when set
+    (a group's name in group_vars, or the shared ``internal`` of stores made before credentials per target),
+    else ``<internal>.<target>``, one per host and per cluster."""
+    name = settings.get("promaccess_internal_credential") or "%s.%s" % (internal, target)
+    problem = grant_name_problem(name)
+    if problem:
+        raise PlanError(
+            "%s: its internal credential %r is not a valid grant name (%s); set promaccess_internal_credential"
+            % (target, name[:40], problem)
+        )
+    return name
 
 
 # -- settings --------------------------------------------------------------------------------------------------
@@ -372,7 +389,8 @@ def credential_checks(views: dict) -> dict:
 
 
 def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str, sets: GrantSets) -> dict:
-    """One Prometheus host: its user files (grant lists by reference) and endpoints on its own loopback."""
+    """One Prometheus host: its user files (grant lists by reference) and endpoints on its own loopback.
+    ``internal``: this host's internal credential (:func:`internal_credential`), first in every file."""
     targets = vm_targets(settings, grants_here, internal)
     endpoints = []
     if "native" in settings["promaccess_modes"]:
@@ -385,9 +403,11 @@ def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str,
                                                             settings["promaccess_nginx_location"]),
                           "target": "nginx"})
     for target in targets:
-        target["grant_set"] = sets.ref(target.pop("grants"))
+        # The host's own internal credential is kept once per host ("internal"), not in the shared lists.
+        target["grant_set"] = sets.ref(target.pop("grants")[1:])
     return {
         "kind": "vm",
+        "internal": internal,
         "grant_set": sets.ref([g["name"] for g in grants_here if g["auth"] != "scrape"]),
         "targets": targets,
         "endpoints": endpoints,
@@ -395,13 +415,24 @@ def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str,
     }
 
 
-def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str]) -> dict:
+def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], own: tuple = ()) -> dict:
     """A cluster's scrape credentials, without secrets.
 
     ``auth``: the promaccess_k8s_scrape_auth entries; one with ``grant`` gets that grant's fleet consumer
     credential filled in by the host play (:func:`scrape_secrets`). ``tokens``: the token Secrets of the
     targets, each with the grants whose tokens it holds (the listed ones plus every revoked grant, to be
-    removed). ``verify``: the token Secrets with a verify_url, checked with each of their grants' credentials."""
+    removed). ``verify``: the token Secrets with a verify_url, checked with each of their grants' credentials.
+    ``own``: (shared internal name, this cluster's internal credential): ``grant: internal`` means the latter."""
+    if own:
+        settings = dict(settings)
+        settings["promaccess_k8s_scrape_auth"] = [
+            dict(i, grant=own[1]) if isinstance(i, dict) and i.get("grant") == own[0] else i
+            for i in settings["promaccess_k8s_scrape_auth"]
+        ]
+        settings["promaccess_k8s_scrape_tokens"] = [
+            dict(i, grants=[own[1] if g == own[0] else g for g in i.get("grants", [])])
+            for i in settings["promaccess_k8s_scrape_tokens"]
+        ]
     auth_grants = [i["grant"] for i in settings["promaccess_k8s_scrape_auth"] if i.get("grant") is not None]
     token_grants = [g for i in settings["promaccess_k8s_scrape_tokens"] for g in i.get("grants", [])]
     unknown = sorted(set(auth_grants + token_grants) - known - set(revoked))
@@ -425,18 +456,21 @@ def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str]) ->
 
 
 def plan_cluster(cluster: str, settings: dict, grants_here: list[dict], internal: str, revoked: list[str],
-                 known: set, sets: GrantSets) -> dict:
-    """One Kubernetes cluster: its basic-auth Secret, endpoint (the verify or external URL) and scrape settings."""
+                 known: set, sets: GrantSets, shared: str = DEFAULT_INTERNAL_GRANT) -> dict:
+    """One Kubernetes cluster: its basic-auth Secret, endpoint (the verify or external URL) and scrape settings.
+    ``internal``: this cluster's internal credential, first in its Secret; ``shared``: the name
+    (promaccess_internal_grant) a scrape setting uses for it."""
     targets = cluster_targets(settings, grants_here, internal)
     url = _slash(settings["promaccess_k8s_verify_url"] or settings["promaccess_k8s_external_url"])
     names = targets[0].pop("grants")
-    targets[0]["grant_set"] = sets.ref(names)
+    targets[0]["grant_set"] = sets.ref(names[1:])
     return {
         "kind": "cluster",
+        "internal": internal,
         "grant_set": sets.ref(names[1:]),
         "targets": targets,
         "endpoints": [{"kind": settings["secret_kind"], "url": url, "target": "secret"}],
-        "scrape": plan_scrape(cluster, settings, known, revoked),
+        "scrape": plan_scrape(cluster, settings, known, revoked, (shared, internal)),
         "settings": settings,
     }
 
@@ -460,9 +494,21 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
             "again under a new grant name" % ", ".join(listed_revoked)
         )
     active = [g for g in grants if g["name"] not in revoked_set]
-    known = {internal} | {g["name"] for g in active}
     sets = GrantSets()
     plan: dict = {"internal_grant": internal, "hosts": {}, "clusters": {}}
+
+    # Each host's and cluster's internal credential, decided before anything else so no grant can take its name.
+    settings_of = {("hosts", h): host_settings(h, given) for h, given in hosts.items()}
+    settings_of.update({("clusters", c): cluster_settings(c, given) for c, given in clusters.items()})
+    own = {key: internal_credential(key[1], s, internal) for key, s in settings_of.items()}
+    internal_names = list(dict.fromkeys(own.values()))
+    taken = sorted({g["name"] for g in grants} & set(internal_names))
+    if taken:
+        raise PlanError(
+            "grants %s: these names are internal credentials of hosts or clusters (promaccess_internal_credential, "
+            "default '%s.<host>'); give the grants other names" % (", ".join(taken), internal)
+        )
+    known = {internal} | set(internal_names) | {g["name"] for g in active}
 
     # Each distinct pattern list is resolved once, whatever the number of hosts.
     selected: dict[str, set] = {}
@@ -479,17 +525,21 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
                 "grant %s: its hosts (%s) select no Prometheus host and no Kubernetes cluster of the inventory"
                 % (grant["name"], ":".join(grant["hosts"]))
             )
-    for host, given in hosts.items():
+    for host in hosts:
         here = [g for g in active if host in selected[g["name"]]]
-        plan["hosts"][host] = plan_host(host, host_settings(host, given), here, internal, sets)
-    for cluster, given in clusters.items():
+        plan["hosts"][host] = plan_host(host, settings_of[("hosts", host)], here, own[("hosts", host)], sets)
+    for cluster in clusters:
         here = [g for g in active if cluster in selected[g["name"]]]
-        plan["clusters"][cluster] = plan_cluster(cluster, cluster_settings(cluster, given), here, internal,
-                                                 revoked, known, sets)
+        plan["clusters"][cluster] = plan_cluster(cluster, settings_of[("clusters", cluster)], here,
+                                                 own[("clusters", cluster)], revoked, known, sets, internal)
 
     plan["grant_sets"] = sets.lists
     plan["checks"] = credential_checks(views) if views is not None else None
-    plan["fetch"] = [internal] + [g["name"] for g in active]
+    plan["internal_credentials"] = internal_names
+    # A store made before credentials per target holds one shared internal credential: each target's starts as
+    # a copy of it (the lookup's inherit), so nothing changes on the hosts until that target's is rotated.
+    plan["inherit"] = {name: internal for name in internal_names if name != internal}
+    plan["fetch"] = internal_names + [g["name"] for g in active]
     plan["revoked"] = revoked
     plan["handoff"] = [
         {k: g[k] for k in ("name", "recipients", "recipients_files", "contact", "url") if g.get(k) is not None}
@@ -497,15 +547,21 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
     ]
     if rotate is not None:
         names = check_names(rotate, "promaccess_rotate", internal, allow_internal=True)
-        plan["rotating"] = [internal] + [g["name"] for g in grants] if "all" in names else names
-        unknown = [n for n in plan["rotating"] if n != internal and n not in {g["name"] for g in grants}]
+        # 'internal' is every target's internal credential; 'internal.HOST' (or a group's) just that one.
+        expanded = internal_names + [g["name"] for g in grants] if "all" in names else [
+            n for name in names for n in (internal_names if name == internal else [name])
+        ]
+        plan["rotating"] = list(dict.fromkeys(expanded))
+        unknown = [n for n in plan["rotating"] if n not in set(internal_names) | {g["name"] for g in grants}]
         if unknown:
             raise PlanError(
-                "promaccess_rotate must name grants of the inventory, '%s' or 'all' (not in the inventory: %s)"
-                % (internal, ", ".join(unknown))
+                "promaccess_rotate must name grants of the inventory, '%s' (every host's and cluster's internal "
+                "credential), one internal credential (%s) or 'all' (unknown: %s)"
+                % (internal, ", ".join(internal_names[:3]) + (", ..." if len(internal_names) > 3 else ""),
+                   ", ".join(unknown))
             )
     if revoke is not None:
-        names = check_names(revoke, "promaccess_revoke", internal)
+        names = check_names(revoke, "promaccess_revoke", internal, internal_names=set(internal_names))
         in_use = sorted(
             {i.get("grant") for c in plan["clusters"].values() for i in c["settings"]["promaccess_k8s_scrape_auth"]}
             & set(names)
@@ -524,6 +580,12 @@ def _expand_checks(plan: dict, grants: list[str], base: dict) -> list[dict]:
     return [dict(base, grant=grant, **check) for grant in grants for check in checks.get(grant, [])]
 
 
+def target_grants(plan: dict, compact: dict) -> list[dict]:
+    """The targets of a compact host or cluster part, each with its grant list in order: the part's own internal
+    credential first, then its grants from the shared lists."""
+    return [dict(t, grants=[compact["internal"]] + list(plan["grant_sets"][t["grant_set"]])) for t in compact["targets"]]
+
+
 def host_part(plan: dict, host: str, part: str = "hosts") -> dict:
     """One host's (``part="clusters"``: one cluster's) part of the plan, expanded for its play: each target's
     and endpoint's grants, the users lists of each file or Secret (``native_grants``, ``nginx_grants``,
@@ -533,7 +595,7 @@ def host_part(plan: dict, host: str, part: str = "hosts") -> dict:
     compact = plan[part][host]
     sets, revoked = plan["grant_sets"], list(plan.get("revoked") or [])
     out = dict(compact, grants=list(sets[compact["grant_set"]]))
-    out["targets"] = [dict(t, grants=list(sets[t["grant_set"]])) for t in compact["targets"]]
+    out["targets"] = target_grants(plan, compact)
     by_target = {t["target"]: t["grants"] for t in out["targets"]}
     out["endpoints"] = [dict(e, grants=list(by_target[e["target"]])) for e in compact["endpoints"]]
     for target, grants in by_target.items():
@@ -563,7 +625,7 @@ def scrape_secrets(scrape: dict, views: dict) -> dict:
             continue
         cred = views[grant]["fleet_consumer"]
         if plain.get("auth_type", "bearer") == "basic":
-            auth.append(dict(plain, username=cred["username"], password=cred["password"]))
+            auth.append(dict(plain, username=cred["username"], username_label=grant, password=cred["password"]))
         else:
             auth.append(dict(plain, token=cred["password"]))
     tokens = []
@@ -633,7 +695,7 @@ def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
             if limit is not None and host not in limit:
                 continue
             result = checks.get(host)
-            targets = [dict(t, grants=list(plan["grant_sets"][t["grant_set"]])) for t in host_plan["targets"]]
+            targets = target_grants(plan, host_plan)
             out.append({"host": host, "kind": kind,
                         "plan": {"kind": kind, "targets": targets} if result is not None else None,
                         "checks": result})

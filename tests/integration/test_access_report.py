@@ -236,15 +236,15 @@ def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
     report = runs[0][1]
     summary = report["summary"]
     assert summary["drift"] == 0 and report["findings"] == [], report["findings"]
-    assert (summary["hosts"], summary["clusters"], summary["targets"], summary["grants"]) == (3, 1, 5, 4)
+    assert (summary["hosts"], summary["clusters"], summary["targets"], summary["grants"]) == (3, 1, 5, 7)  # 3 teams, 4 internal
     # Which grants are where: provision_access's plan. h1 has both files, h2 nginx, h3 native, c1 a Secret.
     placed = sorted({(r["host"], r["target"], r["grant"]) for r in report["rows"]})
     assert placed == sorted([
-        ("h1", "native", "internal"), ("h1", "native", "team-a"), ("h1", "native", "team-b"),
-        ("h1", "nginx", "internal"), ("h1", "nginx", "team-a"), ("h1", "nginx", "team-b"),
-        ("h2", "nginx", "internal"), ("h2", "nginx", "team-a"), ("h2", "nginx", "team-b"),
-        ("h3", "native", "internal"), ("h3", "native", "team-a"), ("h3", "native", "team-c"),
-        ("c1", "secret", "internal"), ("c1", "secret", "team-a"),
+        ("h1", "native", "internal.h1"), ("h1", "native", "team-a"), ("h1", "native", "team-b"),
+        ("h1", "nginx", "internal.h1"), ("h1", "nginx", "team-a"), ("h1", "nginx", "team-b"),
+        ("h2", "nginx", "internal.h2"), ("h2", "nginx", "team-a"), ("h2", "nginx", "team-b"),
+        ("h3", "native", "internal.h3"), ("h3", "native", "team-a"), ("h3", "native", "team-c"),
+        ("c1", "secret", "internal.c1"), ("c1", "secret", "team-a"),
     ])
     for row in report["rows"]:
         assert (row["state"], row["present"], row["matches_store"], row["hash_scheme"], row["hash_cost"]) == (
@@ -362,3 +362,101 @@ def test_report_lands_next_to_the_inventory_by_default(fleet, tmp_path):
     assert tree_digest(playbooks) == before
     assert not (playbooks / "reports").exists()
     assert list(elsewhere.iterdir()) == []
+
+
+ROTATE_START = r"""
+- name: Start a rotation with the playbooks' own task files (what rotate_credentials.yml does first)
+  hosts: localhost
+  gather_facts: false
+  roles: [promaccess.core._provision]
+  tasks:
+    - name: The grants asked for
+      ansible.builtin.set_fact:
+        _promaccess_rotate_request: "{{ promaccess_rotate }}"
+    - name: Credentials
+      ansible.builtin.include_role:
+        name: promaccess.core._provision
+        tasks_from: credentials.yml
+    - name: The grants to rotate
+      ansible.builtin.set_fact:
+        _promaccess_rotating: "{{ ansible_facts.promaccess_plan.rotating }}"
+    - name: Mint
+      ansible.builtin.include_role:
+        name: promaccess.core._provision
+        tasks_from: rotation_step.yml
+      vars:
+        _promaccess_step: started
+"""
+
+
+@pytest.fixture(scope="module")
+def shared_fleet(tmp_path_factory):
+    """A fleet provisioned the way releases before per-target internal credentials did: one shared 'internal'
+    credential first in every file and Secret (promaccess_internal_credential: internal gives exactly that)."""
+    tmp = tmp_path_factory.mktemp("internal-shared")
+    with ClusterSession(namespaces=[NS]) as k8s:
+        fleet = Fleet(tmp, k8s)
+        fleet.inventory["all"]["vars"]["promaccess_internal_credential"] = "internal"
+        (tmp / "inventory.yml").write_text(yaml.safe_dump(fleet.inventory))
+        setup = fleet.playbook(str(tmp / "setup.yml"))
+        assert setup.returncode == 0, setup.stdout[-6000:] + setup.stderr[-2000:]
+        yield fleet
+
+
+def _secret_auth(fleet):
+    return base64.b64decode(fleet.k8s.get_object("secrets", NS, "prometheus-basic-auth")["data"]["auth"]).decode()
+
+
+@pytest.mark.slow
+def test_per_target_internal_credentials_keep_the_shared_one_until_each_is_rotated(shared_fleet):
+    fleet = shared_fleet
+    shared = fleet.store().read()["grants"]["internal"]
+    for host in ("h1", "h2"):
+        assert (fleet.tmp / host / "prometheus.htpasswd").read_text().startswith(shared["username"] + ":")
+    for host in ("h1", "h3"):
+        web = yaml.safe_load((fleet.tmp / host / "web.yml").read_text())
+        assert next(iter(web["basic_auth_users"])) == shared["username"]
+    assert _secret_auth(fleet).startswith(shared["username"] + ":")
+    before = {host: tree_digest(fleet.tmp / host) for host in HOSTS}
+    secret = _secret_auth(fleet)
+
+    # The upgrade: the setting goes, each host and cluster gets its own internal credential, as a copy of the
+    # shared one, so no file and no Secret changes.
+    del fleet.inventory["all"]["vars"]["promaccess_internal_credential"]
+    (fleet.tmp / "inventory.yml").write_text(yaml.safe_dump(fleet.inventory))
+    upgraded = fleet.playbook(str(fleet.tmp / "setup.yml"))
+    assert upgraded.returncode == 0, upgraded.stdout[-6000:] + upgraded.stderr[-2000:]
+    for host in HOSTS + ("c1",):
+        assert recap(upgraded.stdout, host)["changed"] == 0, host
+    assert {host: tree_digest(fleet.tmp / host) for host in HOSTS} == before and _secret_auth(fleet) == secret
+    grants = fleet.store().read()["grants"]
+    for target in HOSTS + ("c1",):
+        own = grants["internal." + target]
+        assert (own["username"], own["password_hash"], own["inherited_from"]) == (
+            shared["username"], shared["password_hash"], "internal")
+    assert grants["internal"]["superseded_at"]
+    proc, report = fleet.report()
+    assert proc.returncode == 0 and report["summary"]["drift"] == 0, report["findings"]
+    assert {r["grant"] for r in rows_of(report, host="h2")} == {"internal.h2", "team-a", "team-b"}
+    store_grants = {g["grant"]: g for g in report["grants"]}
+    assert store_grants["internal"]["status"] == "superseded" and store_grants["internal"]["superseded_at"]
+    assert store_grants["internal.h2"]["status"] == "active"
+
+    # Rotating one host's internal credential touches nothing else: h1, h3 and the Secret keep every byte.
+    (fleet.tmp / "rotate.yml").write_text(ROTATE_START)
+    started = fleet.playbook(str(fleet.tmp / "rotate.yml"), "-e", '{"promaccess_rotate": ["internal.h2"]}')
+    assert started.returncode == 0, started.stdout[-6000:] + started.stderr[-2000:]
+    applied = fleet.playbook(str(fleet.tmp / "setup.yml"))
+    assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
+    assert recap(applied.stdout, "h2")["changed"] == 1
+    for host in ("h1", "h3", "c1"):
+        assert recap(applied.stdout, host)["changed"] == 0, host
+    after = {host: tree_digest(fleet.tmp / host) for host in HOSTS}
+    assert after["h1"] == before["h1"] and after["h3"] == before["h3"] and _secret_auth(fleet) == secret
+    assert after["h2"] != before["h2"]
+    grants = fleet.store().read()["grants"]
+    pending = grants["internal.h2"]["rotation"]["pending"]["username"]
+    names = [line.split(":", 1)[0] for line in (fleet.tmp / "h2" / "prometheus.htpasswd").read_text().splitlines()]
+    assert names[0] == shared["username"] and pending in names  # old and new together, the old one still first
+    assert all("rotation" not in grants[g] for g in ("internal", "internal.h1", "internal.h3", "internal.c1"))
+    assert_no_secret(fleet, [p.stdout + p.stderr for p in (upgraded, proc, started, applied)])

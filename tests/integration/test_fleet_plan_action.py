@@ -79,9 +79,9 @@ def test_plan_from_the_inventory_and_each_host_expands_its_part(tmp_path):
     assert "INJECT_FACTS_AS_VARS" not in proc.stdout + proc.stderr
     parts = {h: json.loads((tmp_path / ("%s.json" % h)).read_text()) for h in ("p1", "p2", "p3")}
     p1 = {t["target"]: t["grants"] for t in parts["p1"]["targets"]}
-    assert p1 == {"native": ["internal", "team-a", "team-b", "team-c"], "nginx": ["internal", "team-a", "team-b"]}
-    assert {t["target"]: t["grants"] for t in parts["p2"]["targets"]} == {"nginx": ["internal", "team-a", "team-b"]}
-    assert {t["target"]: t["grants"] for t in parts["p3"]["targets"]} == {"native": ["internal", "team-a", "team-c"]}
+    assert p1 == {"native": ["internal.p1", "team-a", "team-b", "team-c"], "nginx": ["internal.p1", "team-a", "team-b"]}
+    assert {t["target"]: t["grants"] for t in parts["p2"]["targets"]} == {"nginx": ["internal.p2", "team-a", "team-b"]}
+    assert {t["target"]: t["grants"] for t in parts["p3"]["targets"]} == {"native": ["internal.p3", "team-a", "team-c"]}
     assert parts["p3"]["settings"]["promaccess_external_url"] == "http://p3.example.org:9090/"
     assert parts["p1"]["checks"] == []  # planned without credentials
 

@@ -162,7 +162,7 @@ def test_summary_says_the_ingress_endpoint_was_not_verified(cluster):
     out = _first(cluster).stdout
     url = cluster["url"]
     assert "k8s kubernetes ingress %s: NOT VERIFIED (ingress URL not reachable from the controller); " \
-           "applied for internal, team-a" % url in out
+           "applied for internal.k8s, team-a" % url in out
     assert "Endpoints NOT verified: k8s %s" % url in out
 
 
@@ -172,7 +172,7 @@ def test_reachable_ingress_is_verified_from_the_controller(cluster):
     out = _first(cluster).stdout
     backend = cluster["backend"]
     assert ("k8s-b kubernetes ingress https://metrics-b.example.org/prometheus/ (checked at %s from the "
-            "controller): 401 anonymous, 401 wrong password, 200 for internal, team-a" % backend.url) in out
+            "controller): 401 anonymous, 401 wrong password, 200 for internal.k8s-b, team-a" % backend.url) in out
     assert "k8s-b" not in out.split("Endpoints NOT verified:", 1)[1].splitlines()[0]
     # The hand-off URL is the external URL of an endpoint the grant was verified on, before unverified ones.
     cred = age_decrypt(cluster["tmp"] / "team-a-key.txt", cluster["tmp"] / "handoff/team-a/credentials.txt.age")

@@ -60,7 +60,7 @@ def curl_status(url: str, user: str | None = None, password: str | None = None) 
 def test_first_run_grants_and_hands_off(demo):
     state, env, first = demo
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
-    assert "401 anonymous, 401 wrong password, 200 for internal, team-a" in first.stdout
+    assert "401 anonymous, 401 wrong password, 200 for internal.demo, team-a" in first.stdout
     cred = handoff(state)
     nginx = "http://127.0.0.1:%s/prometheus/" % env["PROMACCESS_DEMO_NGINX_PORT"]
     assert cred["url"] == nginx

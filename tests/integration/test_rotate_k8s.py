@@ -231,7 +231,7 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     monitor = k8s.get_object("servicemonitors", APPS, "exporter")
     assert monitor["spec"]["endpoints"][0]["authorization"] == {
         "type": "Bearer", "credentials": {"name": "exporter-scrape", "key": "token"}}
-    internal = store()["internal"]
+    internal = store()["internal.k8s"]
     assert secret_data(k8s, NS, "prometheus-self-scrape") == {
         "username": internal["username"], "password": internal["password"]}
     assert not (fleet["tmp"] / "handoff" / "exporter-scrape").exists()  # a scrape credential has no hand-off
@@ -261,7 +261,7 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
         assert record["rotation"]["phase"] == "handed_off"
         new = record["rotation"]["pending"]["password"]
         assert new != token and accepted(k8s) == [token, new] and sent(k8s) == new
-        pending_internal = store()["internal"]["rotation"]["pending"]
+        pending_internal = store()["internal.k8s"]["rotation"]["pending"]
         assert secret_data(k8s, NS, "prometheus-self-scrape")["password"] == pending_internal["password"]
 
         # -- resume: the old token goes; the run checked it is refused ----------------------------------------

@@ -76,7 +76,7 @@ def handoff_of(state, grant):
 def test_rotation_replaces_the_credential_everywhere(demo):
     state, env = demo
     old = handoff(state)
-    old_internal = store(state)["internal"]
+    old_internal = store(state)["internal.demo"]
     assert statuses(env, old["username"], old["password"]) == [200, 200]
 
     # Paused after the hand-off: old and new both valid everywhere, the grantee already holds the new one.
@@ -89,7 +89,7 @@ def test_rotation_replaces_the_credential_everywhere(demo):
     assert statuses(env, new["username"], new["password"]) == [200, 200]
     # The self-scrape job (the internal grant's consumer) uses the new internal credential, user name and
     # password together, and Prometheus's web.yml accepts it: scrapes keep working through the rotation.
-    pending = store(state)["internal"]["rotation"]["pending"]
+    pending = store(state)["internal.demo"]["rotation"]["pending"]
     scrape = yaml.safe_load((state / "prometheus/prometheus.yml").read_text())["scrape_configs"]
     job = next(j for j in scrape if (j.get("basic_auth") or {}).get("password_file"))
     assert job["basic_auth"]["username"] == pending["username"]
@@ -104,11 +104,12 @@ def test_rotation_replaces_the_credential_everywhere(demo):
     assert statuses(env, old["username"], old["password"]) == [401, 401]
     grants = store(state)
     assert grants["team-a"]["username"] == new["username"] and "rotation" not in grants["team-a"]
-    assert grants["team-a"]["rotated_at"] and grants["internal"]["rotated_at"]
-    # The internal credential moved too, and the self-scrape job (its consumer) uses the new one.
-    assert grants["internal"]["username"] != old_internal["username"]
+    assert grants["team-a"]["rotated_at"] and grants["internal.demo"]["rotated_at"]
+    # The internal credential ('internal': every host's own, here internal.demo) moved too, and the self-scrape
+    # job (its consumer) uses the new one.
+    assert grants["internal.demo"]["username"] != old_internal["username"]
     assert statuses(env, old_internal["username"], old_internal["password"]) == [401, 401]
-    assert (state / "prometheus/self-scrape.password").read_text().strip() == grants["internal"]["password"]
+    assert (state / "prometheus/self-scrape.password").read_text().strip() == grants["internal.demo"]["password"]
     # Old and new were valid together: every phase is in the log, removal came after the hand-off.
     out = paused.stdout + run.stdout
     where = [re.search(r"""["']phase["']: ["']%s["']""" % phase, out) for phase in ("minted", "added", "handed_off", "revoking")]

@@ -73,7 +73,7 @@ def test_migration_keeps_every_credential_working(site, tmp_path):
     team_a = handoff(state)
     run = playbook(env, state, "migrate_store", "-e", "promaccess_store_source=%s" % (state / "credentials.yml.age"))
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "3 grants copied" not in run.stdout and "4 grants copied" in run.stdout  # internal, team-a, -b, -c
+    assert "3 grants copied" not in run.stdout and "4 grants copied" in run.stdout  # internal.demo, team-a, -b, -c
     assert (state / "credentials.yml.age").read_bytes() == old_store  # left in place
     assert recipients(state) == sorted(public(state / n) for n in ("operator-key.txt", "operator-b-key.txt"))
     assert sops_plain(env, state, "operator-b-key.txt")["team-a"]["username"] == team_a["username"]

@@ -18,6 +18,7 @@ def user_set_spec() -> dict:
             default=[],
             options=dict(
                 name=dict(type="str", required=True),
+                label=dict(type="str"),
                 password=dict(type="str", no_log=True),
                 password_hash=dict(type="str", no_log=True),
                 state=dict(type="str", default="present", choices=["present", "absent"]),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import shown
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileBackend, UserFileError
 
 
@@ -103,7 +104,7 @@ class HtpasswdUsersBackend(UserFileBackend):
             if isinstance(user, dict) and user.get("name") in duplicates:
                 raise UserFileError(
                     "%s: user %r appears on lines %s; remove the duplicates first"
-                    % (self.path, user["name"], ", ".join(str(n) for n in duplicates[user["name"]]))
+                    % (self.path, shown(user["name"], self.labels), ", ".join(str(n) for n in duplicates[user["name"]]))
                 )
 
     def render(self, document, users):

@@ -8,8 +8,9 @@ A backend reads the file, reconciles the wanted users with it, renders the new t
 the users changed, through a staged 0600 file that a subclass may validate first. The file keeps its line
 endings: subclasses parse and render text with ``\n`` only, and a file whose lines end in CRLF is read and
 written back with CRLF here, in the one place. It uses only
-``module.params``, ``module.check_mode``, ``module._diff`` and the file helpers of AnsibleModule, so tests can
-drive it with a stand-in module.
+``module.params``, ``module.check_mode``, ``module._diff``, the file helpers of AnsibleModule and
+``module.no_log_values`` (through ``hide_labelled_names``, which a stand-in without it skips), so tests can drive
+it with a stand-in module. Users with a ``label`` are shown by it in results and the diff, never by name.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.io import 
 from ansible_collections.promaccess.core.plugins.module_utils._common.users import (
     UserError,
     describe_users,
+    hide_labelled_names,
     reconcile,
 )
 
@@ -62,6 +64,8 @@ class UserFileBackend:
         self.module = module
         self.path = module.params["path"]
         self.result: dict = {"path": self.path, "changed": False}
+        #: name -> label of the labelled users, whose names the module never returns (from here on).
+        self.labels = hide_labelled_names(module)
 
     # -- to be provided by subclasses ----------------------------------------------------------------------
     def parse(self, text: str):
@@ -117,15 +121,15 @@ class UserFileBackend:
             raise UserFileError(str(exc)) from exc
 
         changed = outcome.changed or raw is None
-        self.result.update(outcome.as_result())
+        self.result.update(outcome.as_result(self.labels))
         self.result["hash_operations"] = policy.hash_operations
         self.result["verify_operations"] = policy.verify_operations
         if self.module._diff:
             self.result["diff"] = {
                 "before_header": "%s (users)" % self.path,
                 "after_header": "%s (users)" % self.path,
-                "before": describe_users(existing) if raw is not None else "",
-                "after": describe_users(outcome.users),
+                "before": describe_users(existing, self.labels) if raw is not None else "",
+                "after": describe_users(outcome.users, self.labels),
             }
         file_args = self.file_args()
         content = from_lf(self.render(document, outcome.users), newline).encode("utf-8") if changed else None

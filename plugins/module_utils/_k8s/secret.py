@@ -4,14 +4,22 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The backend of promaccess.core.k8s_basic_auth_secret. Private to promaccess.core: no stable API.
 
-Uses only ``module.params``, ``module.check_mode``, ``module._diff`` and ``module.warn``, plus a SecretApi, so
-tests can drive it with stand-ins.
+Uses only ``module.params``, ``module.check_mode``, ``module._diff``, ``module.warn`` and
+``module.no_log_values`` (through ``hide_labelled_names``, which a stand-in without it skips), plus a SecretApi,
+so tests can drive it with stand-ins. Users with a ``label`` are shown by it in results, warnings and the diff,
+never by name.
 """
 
 from __future__ import annotations
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy
-from ansible_collections.promaccess.core.plugins.module_utils._common.users import UserError, describe_users, reconcile
+from ansible_collections.promaccess.core.plugins.module_utils._common.users import (
+    UserError,
+    describe_users,
+    hide_labelled_names,
+    reconcile,
+    shown,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import (
     AuthFormatError,
     check_secret_type,
@@ -36,6 +44,8 @@ class BasicAuthSecretBackend(K8sBackend):
 
     def __init__(self, module, api: SecretApi | None = None):
         super().__init__(module, api)
+        #: name -> label of the labelled users, whose names the module never returns (from here on).
+        self.user_labels = hide_labelled_names(module)
         self.name = self.params["name"]
         self.result["name"] = self.name
         self.hash_operations = 0
@@ -95,7 +105,8 @@ class BasicAuthSecretBackend(K8sBackend):
                 self.verify_operations += policy.verify_operations
             self.outcome = outcome
             self.before_users = existing if current is not None else None
-            self.result["secret_keys"] = sorted(new_data)
+            # auth-map keys are user names: a labelled user's key is shown by its label
+            self.result["secret_keys"] = sorted(shown(key, self.user_labels) for key in new_data)
             if current is None:
                 return {
                     "apiVersion": "v1",
@@ -135,12 +146,12 @@ class BasicAuthSecretBackend(K8sBackend):
         conflicts = update["conflicts"]
 
         outcome = self.outcome
-        self.result.update(outcome.as_result())
+        self.result.update(outcome.as_result(self.user_labels))
         self.result["changed"] = changed
         self.result["conflicts_retried"] = conflicts
         self.result["hash_operations"] = self.hash_operations
         self.result["verify_operations"] = self.verify_operations
-        unreadable = fmt.unreadable_users(outcome.users)
+        unreadable = [shown(name, self.user_labels) for name in fmt.unreadable_users(outcome.users)]
         if unreadable:
             self.module.warn(
                 "%s keeps user(s) %s whose hashes %s cannot check (it reads only %s); give their passwords to "
@@ -152,6 +163,8 @@ class BasicAuthSecretBackend(K8sBackend):
             self.result["diff"] = {
                 "before_header": header,
                 "after_header": header,
-                "before": describe_users(self.before_users) if self.before_users is not None else "",
-                "after": describe_users(outcome.users),
+                "before": (
+                    describe_users(self.before_users, self.user_labels) if self.before_users is not None else ""
+                ),
+                "after": describe_users(outcome.users, self.user_labels),
             }

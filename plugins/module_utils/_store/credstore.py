@@ -27,6 +27,7 @@ store and renamed over it, so two runs at once never lose an update and a reader
 
 from __future__ import annotations
 
+import copy
 import datetime
 import errno
 import fcntl
@@ -134,7 +135,8 @@ def grant_view(grant: str, record: dict) -> dict:
     in phase ``minted``, the new one still being added (a host accepts it once its own batch ran, so it is
     checked there, but no one may count on it yet); ``refused``: credentials hosts must turn away (a rotation's
     retired one, all of a revoked grant's); ``users``: the entries for the user-file modules (present ones by
-    hash, refused ones absent); ``handoff``: the credential the grantee is to hold now.
+    hash, refused ones absent), each labelled ``<grant> (<role>)`` so that the modules never show the minted
+    name; ``handoff``: the credential the grantee is to hold now.
 
     Which credential a consumer sends is decided here, once: ``consumer``, for a consumer on the same host as
     the user file it is checked against (the self-scrape job), is the newest present one (its own host added the
@@ -151,12 +153,18 @@ def grant_view(grant: str, record: dict) -> dict:
         valid, present = [], []
         refused = [dict(c, role="revoked") for c in (current, pending, retired) if c is not None]
     else:
-        status = "rotating" if rotation else "active"
+        # superseded: the shared internal credential of an earlier release, copied into each target's own.
+        status = "rotating" if rotation else ("superseded" if record.get("superseded_at") else "active")
         valid = [c for c in (current, pending if phase in ("added", "handed_off") else None) if c]
         present = [c for c in (current, pending if phase in ("minted", "added", "handed_off") else None) if c]
         refused = [retired] if retired is not None and phase == "revoking" else []
-    users = [{"name": c["username"], "password_hash": c["password_hash"], "state": "present"} for c in present]
-    users += [{"name": c["username"], "state": "absent"} for c in refused]
+    # Each entry carries a label (grant and role), by which the user-file modules show it: the minted name is secret.
+    users = [
+        {"name": c["username"], "label": "%s (%s)" % (grant, c["role"]), "password_hash": c["password_hash"],
+         "state": "present"}
+        for c in present
+    ]
+    users += [{"name": c["username"], "label": "%s (%s)" % (grant, c["role"]), "state": "absent"} for c in refused]
     if status == "revoked":
         handoff = None
     elif phase in ("added", "handed_off") and pending is not None:  # every host accepts it from "added" on
@@ -170,6 +178,7 @@ def grant_view(grant: str, record: dict) -> dict:
         "minted_at": record.get("minted_at"),
         "rotated_at": record.get("rotated_at"),
         "revoked_at": record.get("revoked_at"),
+        "superseded_at": record.get("superseded_at"),
         "valid": valid,
         "present": present,
         "refused": refused,
@@ -189,6 +198,7 @@ def summary(view: dict) -> dict:
         "minted_at": view.get("minted_at"),
         "rotated_at": view.get("rotated_at"),
         "revoked_at": view.get("revoked_at"),
+        "superseded_at": view.get("superseded_at"),
         "started_at": rotation.get("started_at"),
     }
 
@@ -406,13 +416,22 @@ class CredentialStore:
             self._save(document)
         return self._public(grant, record)
 
-    def get_many(self, grants: list, create: bool = True, allow_revoked: bool = False) -> list[dict]:
+    def get_many(self, grants: list, create: bool = True, allow_revoked: bool = False,
+                 inherit: dict | None = None) -> list[dict]:
         """get() for several grants without caller-supplied credentials: one read of the store for all of them,
         and one locked update (one write) for those that must be minted or completed.
 
-        ``actions`` maps each grant to what was done (found, minted, completed), as last_action does for get().
+        ``inherit`` maps a grant to the grant it starts as a copy of when it is not in the store yet (the
+        per-target internal credentials of a store that holds one shared internal credential): the copy keeps
+        the source's credential, hash, dates and rotation state, so the hosts' files do not change and the
+        shared credential stays valid until each target's copy is rotated. A source that is missing, revoked,
+        or superseded already (its copies were made once) gives nothing to copy: the grant is minted.
+
+        ``actions`` maps each grant to what was done (found, minted, inherited, completed), as last_action does
+        for get().
         """
-        for grant in grants:
+        inherit = dict(inherit or {})
+        for grant in list(grants) + list(inherit.values()):
             check_grant(grant)
         self.actions = {}
         found, todo = {}, []
@@ -427,18 +446,39 @@ class CredentialStore:
             with self._locked():
                 document = self.read()  # again, under the lock: another run may have minted some meanwhile
                 changed = False
+                superseded = set()
                 for grant in todo:
                     record = document["grants"].get(grant)
                     public = self._found(grant, record, create, allow_revoked)
                     if public is None:
-                        record = document["grants"][grant] = self._updated(grant, record, None, None)
+                        source = self._inheritable(document["grants"], inherit.get(grant)) if record is None else None
+                        if source is not None:
+                            record = copy.deepcopy(document["grants"][source])
+                            record["inherited_from"] = source
+                            self.last_action = "inherited"
+                            superseded.add(source)
+                        else:
+                            record = self._updated(grant, record, None, None)
+                        document["grants"][grant] = record
                         self.actions[grant] = self.last_action
                         public = self._public(grant, record)
                         changed = True
                     found[grant] = public
+                for source in sorted(superseded):  # copied once: later targets get a credential of their own
+                    document["grants"][source]["superseded_at"] = now_utc()
                 if changed:
                     self._save(document)
         return [found[grant] for grant in grants]
+
+    @staticmethod
+    def _inheritable(records: dict, source: str | None) -> str | None:
+        """``source`` when its record can be copied: complete, not revoked, not superseded already."""
+        record = records.get(source) if source else None
+        if not isinstance(record, dict) or not isinstance(record.get("username"), str):
+            return None
+        if record.get("revoked_at") or record.get("superseded_at"):
+            return None
+        return source
 
     def _found(self, grant: str, record, create: bool, allow_revoked: bool) -> dict | None:
         """The public view of a record that needs no update, None when it must be minted or completed."""

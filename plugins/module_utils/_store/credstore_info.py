@@ -56,7 +56,7 @@ def _credentials(view: dict) -> list[dict]:
 
 
 def grant_summary(name: str, record: dict, now: datetime.datetime, fingerprint_key: str | None = None) -> dict:
-    """The grant's state without a secret: status active/rotating/revoked, phase, dates, ages and credentials
+    """The grant's state without a secret: status active/rotating/revoked/superseded, phase, dates, ages and credentials
     (fingerprints keyed with ``fingerprint_key``, as the host inspections of the same report run key them)."""
     view = grant_view(name, record)
     rotation = record.get("rotation") if isinstance(record.get("rotation"), dict) else {}
@@ -81,6 +81,7 @@ def grant_summary(name: str, record: dict, now: datetime.datetime, fingerprint_k
         "rotated_at": iso(view.get("rotated_at")),
         "revoked_at": iso(view.get("revoked_at")),
         "revocation_verified_at": iso(record.get("revocation_verified_at")),
+        "superseded_at": iso(record.get("superseded_at")),
         "rotation_started_at": iso(rotation.get("started_at")),
         "rotation_updated_at": iso(rotation.get("updated_at")),
         "credentials": credentials,

@@ -56,8 +56,12 @@ def record(phase=None, revoked=False, dropped=False):
     return rec
 
 
-def views(**records):
-    return {name.replace("_", "-"): grant_view(name.replace("_", "-"), rec) for name, rec in records.items()}
+def views(internal=None, targets=("h1", "h2", "h3", "c1"), **records):
+    """Store views of the grants, '_' read as '-'; ``internal``: the record of every target's internal credential."""
+    out = {name.replace("_", "-"): grant_view(name.replace("_", "-"), rec) for name, rec in records.items()}
+    if internal is not None:
+        out.update({"internal." + t: grant_view("internal." + t, internal) for t in targets})
+    return out
 
 
 GROUPS = {"all": ["h1", "h2", "h3", "c1"], "prometheus": ["h1", "h2", "h3"], "k8s_clusters": ["c1"],
@@ -98,17 +102,17 @@ def test_each_distinct_pattern_list_is_resolved_once_whatever_the_hosts():
 def test_internal_first_then_inventory_order_then_revoked():
     plan = fleet([grant("z"), grant("a"), grant("gone")], revoked=["gone"], revoke=["gone"])
     h1 = plan["hosts"]["h1"]
-    assert h1["nginx_grants"] == ["internal", "z", "a", "gone"]
-    assert h1["targets"][0]["grants"] == ["internal", "z", "a"]
+    assert h1["nginx_grants"] == ["internal.h1", "z", "a", "gone"]
+    assert h1["targets"][0]["grants"] == ["internal.h1", "z", "a"]
 
 
 # -- auth kinds -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "modes, native, nginx",
     [
-        (["native", "nginx"], ["internal", "n", "x", "b"], ["internal", "x", "b"]),
-        (["native"], ["internal", "n", "b"], None),
-        (["nginx"], None, ["internal", "x", "b"]),
+        (["native", "nginx"], ["internal.h1", "n", "x", "b"], ["internal.h1", "x", "b"]),
+        (["native"], ["internal.h1", "n", "b"], None),
+        (["nginx"], None, ["internal.h1", "x", "b"]),
     ],
 )
 def test_vm_auth_kinds(modes, native, nginx):
@@ -127,7 +131,7 @@ def test_every_cluster_secret_format(fmt):
     plan = fleet(grants, hosts={}, clusters={"c1": dict(CLUSTER, promaccess_k8s_secret_format=fmt)})
     c1 = plan["clusters"]["c1"]
     native = fmt == "prometheus_web_config"
-    assert c1["targets"][0]["grants"] == (["internal", "n", "b"] if native else ["internal", "x", "b"])
+    assert c1["targets"][0]["grants"] == (["internal.c1", "n", "b"] if native else ["internal.c1", "x", "b"])
     assert c1["targets"][0]["format"] == fmt
     assert c1["targets"][0]["location"] == "monitoring/prometheus-basic-auth"
     assert c1["endpoints"] == [{"kind": "native" if native else "ingress", "url": "https://prom.example.org/", "target": "secret",
@@ -229,14 +233,14 @@ def test_bad_grants_are_refused_before_anything(grants, msg):
 
 def test_scrape_grant_needs_no_recipients_and_no_host():
     plan = fleet([{"name": "s", "auth": "scrape", "hosts": ["nowhere"]}])
-    assert plan["fetch"] == ["internal", "s"] and plan["handoff"] == []
+    assert plan["fetch"] == ["internal.h1", "internal.h2", "internal.h3", "s"] and plan["handoff"] == []
 
 
 def test_revoked_grant_still_listed_is_refused_unless_revoking():
     with pytest.raises(PlanError, match="were revoked in the credential store"):
         fleet([grant("a"), grant("b")], revoked=["b"])
     plan = fleet([grant("a"), grant("b")], revoked=["b"], revoke=["b"])
-    assert plan["fetch"] == ["internal", "a"] and plan["revoked"] == ["b"] and plan["revoking"] == ["b"]
+    assert plan["fetch"][3:] == ["a"] and plan["revoked"] == ["b"] and plan["revoking"] == ["b"]
 
 
 # -- rotation phases: which credentials must be accepted, which refused -------------------------------------------
@@ -258,7 +262,7 @@ def test_checks_follow_the_rotation_phase(phase, expected):
     v = views(internal=record(), a=record(phase))
     plan = fleet([grant("a")], views=v)
     assert [c for c in _checks(plan) if c[0] == "a"] == expected
-    assert ("internal", "current", 200) in _checks(plan)
+    assert ("internal.h1", "current", 200) in _checks(plan)
     for check in plan["hosts"]["h1"]["checks"]:
         assert v[check["grant"]][check["set"]][check["index"]]["role"] == check["role"]
 
@@ -279,15 +283,18 @@ def test_the_plan_grows_with_hosts_not_hosts_times_grants():
     hosts = ["p%04d" % i for i in range(400)]
     groups = {"all": hosts, "prometheus": hosts, "half": hosts[:200]}
     grants = [grant("g%03d" % i, hosts=["half"] if i % 2 else ["all"]) for i in range(100)]
-    v = views(internal=record(), **{"g%03d" % i: record("minted") for i in range(100)})
+    v = views(internal=record(), targets=hosts, **{"g%03d" % i: record("minted") for i in range(100)})
     plan = plan_fleet(grants, {h: {} for h in hosts}, {}, resolver(groups), views=v)
-    assert len(plan["grant_sets"]) == 4  # per half: the target list and the host's grant list
+    # Per half, one list (the nginx file's grants are the host's); each host's own internal credential is kept
+    # once in its part, not in the shared lists.
+    assert len(plan["grant_sets"]) == 2
     per_host = len(json.dumps(plan["hosts"]["p0000"]))
     assert per_host < 1500
-    assert len(json.dumps(plan)) < 400 * per_host + 60000
+    # Besides its part, each host adds its internal credential to fetch, inherit and checks (about 200 bytes).
+    assert len(json.dumps(plan)) < 400 * (per_host + 200) + 60000
     expanded = fp.host_part(plan, "p0000")
     assert len(expanded["checks"]) == 1 + 100 * 2  # internal has one credential, each grant in phase minted two
-    assert expanded["nginx_grants"] == ["internal"] + ["g%03d" % i for i in range(100)]
+    assert expanded["nginx_grants"] == ["internal.p0000"] + ["g%03d" % i for i in range(100)]
 
 
 def test_host_part_of_a_host_the_plan_does_not_know():
@@ -344,9 +351,11 @@ def test_revoked_grant_leaves_every_token_secret_and_no_service_monitor_may_send
 
 # -- rotate and revoke requests ---------------------------------------------------------------------------------------
 def test_rotate_all_expands_and_unknown_is_refused():
-    assert fleet([grant("a"), grant("b")], rotate=["all"])["rotating"] == ["internal", "a", "b"]
-    assert fleet([grant("a")], rotate=["internal"])["rotating"] == ["internal"]
-    with pytest.raises(PlanError, match="not in the inventory: zz"):
+    every_internal = ["internal.h1", "internal.h2", "internal.h3"]
+    assert fleet([grant("a"), grant("b")], rotate=["all"])["rotating"] == every_internal + ["a", "b"]
+    assert fleet([grant("a")], rotate=["internal"])["rotating"] == every_internal
+    assert fleet([grant("a")], rotate=["internal.h2", "a"])["rotating"] == ["internal.h2", "a"]
+    with pytest.raises(PlanError, match="unknown: zz"):
         fleet([grant("a")], rotate=["zz"])
     with pytest.raises(PlanError, match="must list grant names"):
         fleet([grant("a")], rotate=[])
@@ -354,7 +363,8 @@ def test_rotate_all_expands_and_unknown_is_refused():
 
 @pytest.mark.parametrize(
     "revoke, msg",
-    [(["internal"], "cannot be revoked, only rotated"), ([], "must list grant names"), (["a", "a"], "twice"),
+    [(["internal"], "cannot be revoked, only rotated"), (["internal.c1"], "'internal.c1' cannot be revoked"),
+     ([], "must list grant names"), (["a", "a"], "twice"),
      (["s"], "still used by ServiceMonitors")],
 )
 def test_revoke_refusals(revoke, msg):
@@ -368,11 +378,11 @@ def test_handoff_url_prefers_a_verified_host_then_an_applied_cluster_and_a_grant
                  clusters={"c1": CLUSTER})
     verified = {
         "h1": None,  # failed
-        "h2": [{"kind": "nginx", "external_url": "http://h2/", "grants": ["internal", "a", "c"], "verified": True}],
+        "h2": [{"kind": "nginx", "external_url": "http://h2/", "grants": ["internal.h2", "a", "c"], "verified": True}],
         "c1": [{"kind": "ingress", "external_url": "https://c1/", "grants": ["internal", "a", "b"], "verified": False}],
     }
     out = {g["name"]: g["url"] for g in fp.handoff_grants(plan, verified)}
-    assert plan["hosts"]["h2"]["endpoints"][0]["grants"] == ["internal", "a", "c"]
+    assert plan["hosts"]["h2"]["endpoints"][0]["grants"] == ["internal.h2", "a", "c"]
     assert out == {"a": "http://h2/", "b": "https://c1/", "c": "https://own/"}
     assert [g["name"] for g in fp.handoff_grants(plan, verified, only=["b"])] == ["b"]
 
@@ -400,8 +410,8 @@ def test_report_hosts_keeps_the_limit_and_marks_hosts_not_reached():
     assert [(h["host"], h["kind"], h["plan"] is None) for h in out] == [
         ("h1", "vm", False), ("h2", "vm", True), ("c1", "cluster", False)]
     assert out[2]["plan"]["targets"][0]["target"] == "secret"
-    assert out[2]["plan"]["targets"][0]["grants"] == ["internal", "a"]
-    assert out[0]["plan"]["targets"][0]["grants"] == ["internal", "a"]
+    assert out[2]["plan"]["targets"][0]["grants"] == ["internal.c1", "a"]
+    assert out[0]["plan"]["targets"][0]["grants"] == ["internal.h1", "a"]
 
 
 def test_the_plan_holds_no_secret():
@@ -411,3 +421,67 @@ def test_the_plan_holds_no_secret():
     text = json.dumps(compact(*args, **kw)) + json.dumps(fleet(*args, **kw))
     for tag in ("cur", "new", "old"):
         assert "u-" + tag not in text and "p-" + tag not in text and "$2y$12$" + tag not in text
+
+
+# -- an internal credential per host and per cluster ------------------------------------------------------------------
+def test_each_host_and_cluster_has_its_own_internal_credential_first():
+    plan = fleet([grant("a")], clusters={"c1": CLUSTER})
+    assert {h: p["internal"] for h, p in {**plan["hosts"], **plan["clusters"]}.items()} == {
+        "h1": "internal.h1", "h2": "internal.h2", "h3": "internal.h3", "c1": "internal.c1"}
+    for part in list(plan["hosts"].values()) + list(plan["clusters"].values()):
+        for target in part["targets"]:
+            assert target["grants"] == [part["internal"], "a"]
+    assert plan["internal_credentials"] == ["internal.h1", "internal.h2", "internal.h3", "internal.c1"]
+    assert plan["fetch"] == plan["internal_credentials"] + ["a"]
+    # A store made before credentials per target: each starts as a copy of the shared one.
+    assert plan["inherit"] == {name: "internal" for name in plan["internal_credentials"]}
+
+
+def test_rotating_one_targets_internal_credential_checks_only_that_target():
+    v = views(internal=record(), a=record())
+    v["internal.h2"] = grant_view("internal.h2", record("added"))
+    plan = fleet([grant("a")], views=v, rotate=["internal.h2"])
+    assert plan["rotating"] == ["internal.h2"]
+    assert ("internal.h2", "pending", 200) in _checks(plan, "h2")
+    for host in ("h1", "h3"):
+        assert all(c[0] != "internal.h2" for c in _checks(plan, host))
+        assert plan["hosts"][host]["nginx_grants"] == ["internal." + host, "a"]
+
+
+def test_a_group_shares_one_internal_credential_the_operator_names():
+    plan = fleet([grant("a")], hosts={"h1": {"promaccess_internal_credential": "internal.eu"},
+                                      "h2": {"promaccess_internal_credential": "internal.eu"}, "h3": {}})
+    assert [plan["hosts"][h]["nginx_grants"][0] for h in ("h1", "h2", "h3")] == ["internal.eu", "internal.eu", "internal.h3"]
+    assert plan["fetch"] == ["internal.eu", "internal.h3", "a"]
+    hosts = {"h1": {"promaccess_internal_credential": "internal.eu"}, "h2": {}}
+    assert fleet([grant("a")], rotate=["internal"], hosts=hosts)["rotating"] == ["internal.eu", "internal.h2"]
+
+
+def test_the_shared_internal_credential_on_purpose_inherits_nothing():
+    plan = fleet([grant("a")], hosts={"h1": {"promaccess_internal_credential": "internal"}, "h2": {}})
+    assert plan["hosts"]["h1"]["nginx_grants"][0] == "internal"
+    assert plan["inherit"] == {"internal.h2": "internal"}
+
+
+def test_a_clusters_service_monitor_sends_its_own_internal_credential():
+    v = views(internal=record(), s=record())
+    v["internal.c1"] = grant_view("internal.c1", cred("c1"))
+    plan = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": SCRAPE}, views=v)
+    filled = fp.scrape_secrets(plan["clusters"]["c1"]["scrape"], v)
+    assert filled["auth"][2] == {"service_monitor": "web", "auth_type": "basic", "username": "u-c1",
+                                 "username_label": "internal.c1", "password": "p-c1"}
+
+
+@pytest.mark.parametrize(
+    "grants, hosts, msg",
+    [
+        ([grant("internal.h1")], None, "internal credentials of hosts or clusters"),
+        ([grant("eu")], {"h1": {"promaccess_internal_credential": "eu"}}, "grants eu: these names are internal"),
+        ([grant("a")], {"bad host": {}}, "bad host: its internal credential 'internal.bad host' is not a valid"),
+        ([grant("a")], {"h1": {"promaccess_internal_credential": "../x"}}, "set promaccess_internal_credential"),
+    ],
+)
+def test_internal_credential_names_are_checked(grants, hosts, msg):
+    groups = dict(GROUPS, all=list(GROUPS["all"]) + ["bad host"])
+    with pytest.raises(PlanError, match=msg):
+        fleet(grants, hosts=hosts, groups=groups)

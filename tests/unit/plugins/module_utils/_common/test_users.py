@@ -9,7 +9,10 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.users impo
     UserError,
     check_name,
     describe_users,
+    hide_labelled_names,
+    labels_of,
     reconcile,
+    shown,
 )
 
 
@@ -144,3 +147,101 @@ def test_malformed_password_hash_is_refused_before_anything_changes(hashes, bad)
         reconcile(existing, [{"name": "alice", "password_hash": bad}], policy())
     assert bad not in str(err.value)
     assert existing == {"internal": hashes["internal"]}
+
+
+# -- labels: a labelled user's name is secret and never shown ------------------------------------------------
+
+MINTED = "Qm3Zt8Kx" * 8  # 64 characters, as the credential store mints them
+MINTED_2 = "pR7wLc2N" * 8
+
+
+def test_labels_of_maps_labelled_names_only():
+    users = [
+        {"name": "internal"},
+        {"name": MINTED, "label": "team-a (current)"},
+        {"name": MINTED_2, "label": "team-a (pending)", "state": "absent"},
+        {"name": "team-b", "label": None},
+        {"name": None, "label": "broken"},  # refused later by normalise_wanted, never a key here
+        "not-a-dict",
+    ]
+    assert labels_of(users) == {MINTED: "team-a (current)", MINTED_2: "team-a (pending)"}
+    assert labels_of(None) == {}
+    assert shown(MINTED, labels_of(users)) == "team-a (current)" and shown("internal", labels_of(users)) == "internal"
+    assert shown("internal", None) == "internal"
+
+
+def test_results_and_diff_show_labels_never_labelled_names(hashes):
+    existing = {"internal": hashes["internal"], MINTED_2: hashes["alice"], "legacy": hashes["alice"]}
+    wanted = [
+        {"name": "internal", "password": "changed-pw"},  # no label: shown by name, as before
+        {"name": MINTED, "label": "team-a (current)", "password": "alice-pw"},
+        {"name": MINTED_2, "label": "team-a (retired)", "state": "absent"},
+    ]
+    labels = labels_of(wanted)
+    out = reconcile(existing, wanted, policy(), exclusive=False)
+    result = out.as_result(labels)
+    assert result == {
+        "users_added": ["team-a (current)"],
+        "users_removed": ["team-a (retired)"],
+        "users_changed": ["internal"],
+    }
+    before, after = describe_users(existing, labels), describe_users(out.users, labels)
+    assert before == "internal: bcrypt (cost 4)\nteam-a (retired): bcrypt (cost 4)\nlegacy: bcrypt (cost 4)\n"
+    assert after == "internal: bcrypt (cost 4)\nlegacy: bcrypt (cost 4)\nteam-a (current): bcrypt (cost 4)\n"
+    for text in (repr(result), before, after):
+        assert MINTED not in text and MINTED_2 not in text
+    # The users themselves keep their real names: only what is shown changes.
+    assert list(out.users) == ["internal", "legacy", MINTED]
+
+
+def test_without_labels_results_show_names_as_before(hashes):
+    out = reconcile({"internal": hashes["internal"]}, [{"name": MINTED, "password": "alice-pw"}], policy())
+    assert out.as_result() == out.as_result({}) == {"users_added": [MINTED], "users_removed": [], "users_changed": []}
+    assert describe_users(out.users) == "internal: bcrypt (cost 4)\n%s: bcrypt (cost 4)\n" % MINTED
+
+
+def test_users_sharing_a_label_are_each_listed(hashes):
+    wanted = [{"name": MINTED, "label": "team-a", "password": "x" * 20},
+              {"name": MINTED_2, "label": "team-a", "password": "y" * 20}]
+    out = reconcile({}, wanted, policy())
+    assert out.as_result(labels_of(wanted))["users_added"] == ["team-a", "team-a"]
+
+
+@pytest.mark.parametrize(
+    "users, message",
+    [
+        ([{"name": MINTED, "label": "g (current)"}], "user 'g \\(current\\)': give exactly one"),
+        ([{"name": MINTED, "label": "g", "password": "x"}, {"name": MINTED, "label": "g", "password": "y"}],
+         "user 'g' is listed more than once"),
+        ([{"name": MINTED, "label": "g", "password": "x", "state": "gone"}], "user 'g': state"),
+        ([{"name": MINTED, "label": "g", "password": "x\ny"}], "user 'g': password must not contain a newline"),
+        ([{"name": MINTED, "label": "g", "password_hash": "bad:hash"}], "user 'g': password_hash"),
+        ([{"name": MINTED + ":", "label": "g", "password": "x"}], "user name of 'g' must not contain ':'"),
+        ([{"name": MINTED, "label": "", "password": "x"}], "users\\[0\\]: label must be a non-empty string"),
+        ([{"name": MINTED, "label": "g\n", "password": "x"}], "label must not contain a newline"),
+    ],
+)
+def test_messages_name_a_labelled_user_by_its_label(users, message):
+    with pytest.raises(UserError, match=message) as err:
+        reconcile({}, users, policy())
+    assert MINTED not in str(err.value)
+
+
+class _Module:
+    def __init__(self, users, no_log_values=None):
+        self.params = {"users": users}
+        if no_log_values is not None:
+            self.no_log_values = no_log_values
+
+
+def test_hide_labelled_names_adds_them_to_no_log_values():
+    users = [{"name": "internal"}, {"name": MINTED, "label": "team-a (current)"}]
+    module = _Module(users, no_log_values={"already-secret"})
+    assert hide_labelled_names(module) == {MINTED: "team-a (current)"}
+    assert module.no_log_values == {"already-secret", MINTED}  # a name without a label stays visible
+
+
+def test_hide_labelled_names_tolerates_a_stand_in_without_no_log_values():
+    module = _Module([{"name": MINTED, "label": "team-a (current)"}])
+    assert hide_labelled_names(module) == {MINTED: "team-a (current)"}
+    assert not hasattr(module, "no_log_values")

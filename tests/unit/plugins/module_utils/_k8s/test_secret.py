@@ -136,6 +136,34 @@ def test_web_config_is_bcrypt_and_keeps_other_settings(base, k8s):
     assert identify(web["basic_auth_users"]["user0"]).scheme == "bcrypt"
 
 
+@pytest.mark.parametrize("fmt", ["ingress_nginx_auth_map", "ingress_nginx_auth_file"])
+def test_labelled_users_are_shown_by_label_never_by_name(base, k8s, fmt):
+    minted, retired = "Qm3Zt8Kx" * 8, "pR7wLc2N" * 8  # 64 characters, as the credential store mints them
+    old_hash = HashPolicy("bcrypt", 4).hash("x", secrets.token_urlsafe(16))
+    old_data = {retired: old_hash} if fmt == "ingress_nginx_auth_map" else {"auth": "%s:%s\n" % (retired, old_hash)}
+    k8s.put_object("secrets", "monitoring", {"metadata": {"name": "prom-auth"}, "data": encode_data(old_data)})
+    users = [
+        {"name": "internal", "password": secrets.token_urlsafe(16), "password_hash": None, "state": "present"},
+        {"name": minted, "label": "team-a (current)", "password": secrets.token_urlsafe(16), "password_hash": None,
+         "state": "present"},
+        {"name": retired, "label": "team-a (retired)", "password": None, "password_hash": None, "state": "absent"},
+    ]
+    result, module = run(dict(base, format=fmt, users=users), diff=True)
+    assert result["users_added"] == ["internal", "team-a (current)"]
+    assert result["users_removed"] == ["team-a (retired)"]
+    assert "team-a (current): bcrypt" in result["diff"]["after"] and "team-a (retired)" in result["diff"]["before"]
+    if fmt == "ingress_nginx_auth_map":  # one key per user: a labelled user's key is shown by its label
+        assert result["secret_keys"] == ["internal", "team-a (current)"]
+    shown = repr(result) + repr(module.warnings)
+    assert minted not in shown and retired not in shown
+    data = decode_data(k8s.get_object("secrets", "monitoring", "prom-auth"))
+    if fmt == "ingress_nginx_auth_map":
+        held = list(data)
+    else:
+        held = [line.split(":")[0] for line in data["auth"].splitlines()]
+    assert sorted(held) == sorted(["internal", minted])  # the Secret holds the real names, never a label
+
+
 def test_secret_type_mismatch_is_refused(base, k8s):
     k8s.put_object("secrets", "monitoring", {"metadata": {"name": "prom-auth"}, "type": "Opaque", "data": {}})
     with pytest.raises(BasicAuthSecretError, match="needs type 'nginx.org/htpasswd'"):

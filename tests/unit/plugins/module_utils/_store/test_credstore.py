@@ -163,7 +163,7 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
     assert swapped["username"] == new["username"] and swapped["password"] == new["password"]
     assert _names(swapped, "valid") == [("current", new["username"])]
     assert _names(swapped, "refused") == [("retired", old["username"])]
-    assert swapped["users"][-1] == {"name": old["username"], "state": "absent"}
+    assert swapped["users"][-1] == {"name": old["username"], "label": "team-a (retired)", "state": "absent"}
     # Marking an earlier phase now is a no-op, not a step back.
     assert store.rotation_step("team-a", "added")["phase"] == "revoking"
 
@@ -243,3 +243,45 @@ def test_get_many_refuses_revoked_and_unknown_like_get(tmp_path, key):
     with pytest.raises(CredentialStoreError, match="'team-x' is not in credential store"):
         store.get_many(["team-a", "team-x"], create=False)
     assert "team-x" not in store.read()["grants"]
+
+
+def test_per_target_internal_credentials_start_as_copies_of_the_shared_one_once(tmp_path, key):
+    """A store made before credentials per target: each target's starts as the shared one (nothing changes on
+    the hosts), in the same one write; a target added later gets a credential of its own."""
+    store = _store(tmp_path / "s.age", key)
+    shared = store.get("internal")
+    hashes = store.policy.hash_operations
+    inherit = {"internal.h1": "internal", "internal.h2": "internal"}
+    h1, h2, team = store.get_many(["internal.h1", "internal.h2", "team-a"], inherit=inherit)
+    assert store.actions == {"internal.h1": "inherited", "internal.h2": "inherited", "team-a": "minted"}
+    for copy in (h1, h2):
+        assert {k: copy[k] for k in ("username", "password", "password_hash", "minted_at")} == {
+            k: shared[k] for k in ("username", "password", "password_hash", "minted_at")}
+        assert copy["inherited_from"] == "internal"
+    assert team["username"] != shared["username"]
+    assert store.policy.hash_operations == hashes + 1  # team-a only: a copy is not hashed again
+    assert store.read()["grants"]["internal"]["superseded_at"]
+
+    # Rotating one target's copy leaves the shared credential and the other copy as they were.
+    store.rotation_step("internal.h1", "started")
+    grants = store.read()["grants"]
+    assert grants["internal.h2"]["username"] == shared["username"] and "rotation" not in grants["internal.h2"]
+    assert grants["internal"]["username"] == shared["username"] and "rotation" not in grants["internal"]
+
+    # Copied once: a target added later, and a run that asks again, get their own.
+    (h3,) = store.get_many(["internal.h3"], inherit={"internal.h3": "internal"})
+    assert store.actions == {"internal.h3": "minted"} and h3["username"] != shared["username"]
+    writes = store.writes
+    assert store.get_many(["internal.h1", "internal.h2"], inherit=inherit)[1] == h2 and store.writes == writes
+
+
+def test_inherit_copies_a_rotation_in_progress_and_never_a_revoked_credential(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get_many(["internal", "old"])
+    store.rotation_step("internal", "started")
+    (copy,) = store.get_many(["internal.h1"], inherit={"internal.h1": "internal"})
+    assert copy["phase"] == "minted" and copy["rotation"] == store.read()["grants"]["internal"]["rotation"]
+    store.revoke("old")
+    (fresh,) = store.get_many(["new.h1"], inherit={"new.h1": "old"})
+    assert store.actions == {"new.h1": "minted"} and fresh["username"] != store.read()["grants"]["old"]["username"]
+    assert "superseded_at" not in store.read()["grants"]["old"]
