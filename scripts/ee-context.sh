@@ -61,7 +61,7 @@ ANSIBLE_COLLECTIONS_PATH=$EE_DIR/collections "$BIN/ansible-galaxy" collection in
 "$BIN/ansible-builder" introspect --sanitize --write-pip "$EE_DIR/introspect/requirements.txt" \
   --write-bindep "$EE_DIR/introspect/bindep.txt" "$EE_DIR/collections" >/dev/null
 # PyYAML is left out on purpose: introspection drops it (ansible-core already brings it).
-for pkg in libpass bcrypt pyrage kubernetes; do
+for pkg in libpass bcrypt pyrage ruamel.yaml kubernetes; do
   if ! grep -qi "^$pkg" "$EE_DIR/introspect/requirements.txt"; then
     echo "ee-context: introspection lost Python requirement $pkg" >&2; fail=1
   fi

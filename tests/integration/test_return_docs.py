@@ -40,6 +40,7 @@ CHANGED_RUN = {
     "prometheus_flags": "prometheus_flags_defaults_create",
     "nginx_auth": "nginx_auth_create",
     "prometheus_scrape_auth": "prometheus_scrape_auth_create",
+    "helm_values_users": "helm_values_users_create",
 }
 
 # (module, conditional key) -> the run that meets the condition RETURN states.
@@ -236,6 +237,24 @@ PLAYBOOK = r"""
         backup: true
       register: prometheus_scrape_auth_backup
 
+    # -- helm_values_users ----------------------------------------------------------------------------------
+    - name: A plain Helm values file
+      ansible.builtin.copy:
+        dest: "{{ d }}/values.yaml"
+        mode: "0600"
+        content: |
+          server:
+            replicas: 1
+
+    - name: helm_values_users adds web.yml users under the prometheus chart's serverFiles
+      promaccess.core.helm_values_users:
+        path: "{{ d }}/values.yaml"
+        key_path: [serverFiles, web.yml, basic_auth_users]
+        shape: map
+        bcrypt_rounds: 4
+        users: [{name: alice, password: "{{ pw }}"}]
+      register: helm_values_users_create
+
     - name: Dump every result
       ansible.builtin.copy:
         dest: "{{ output_dir }}/results.json"
@@ -255,6 +274,7 @@ PLAYBOOK = r"""
           nginx_auth_validated: "{{ nginx_auth_validated }}"
           prometheus_scrape_auth_create: "{{ prometheus_scrape_auth_create }}"
           prometheus_scrape_auth_backup: "{{ prometheus_scrape_auth_backup }}"
+          helm_values_users_create: "{{ helm_values_users_create }}"
 """
 
 

@@ -55,3 +55,11 @@ def credential_store_spec() -> dict:
         sops_config=dict(type="path", fallback=(env_fallback, ["PROMACCESS_SOPS_CONFIG"])),
         run=dict(type="str"),
     )
+
+
+def sops_file_spec() -> dict:
+    """The sops binary and the operator identity for a sops file other than the store (helm_values_users): the
+    same options and environment variables as credential_store_spec, the identity needed only for a sops file."""
+    spec = credential_store_spec()
+    return dict(identity=dict(spec["identity"], required=False), sops_binary=spec["sops_binary"],
+                sops_config=spec["sops_config"])

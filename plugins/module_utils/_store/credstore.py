@@ -671,14 +671,15 @@ class CredentialStore:
             self._replace(ciphertext, lambda staged: self._check_staged(staged, document))
             return
 
-        def update(staged):
-            # Only the grants change (the version was checked on reading): sops set reads a JSON value, whose
-            # numbers it would store as floats.
-            value = json.dumps(document["grants"]).encode("utf-8")
-            self._sops_call(lambda sops: sops.set(staged, '["grants"]', value, "the update of credential store %s" % self.path))
-            self._check_staged(staged, document)
-
-        self._replace(raw, update)
+        # Only the grants change (the version was checked on reading): sops set reads a JSON value, whose
+        # numbers it would store as floats.
+        value = json.dumps(document["grants"]).encode("utf-8")
+        try:
+            self._sops_call(lambda sops: sops.update(
+                self.path, raw, [('["grants"]', value)], "the update of credential store %s" % self.path,
+                check=lambda staged: self._check_staged(staged, document)))
+        except (FileWriteError, OSError) as exc:
+            raise CredentialStoreError("cannot write credential store %s: %s" % (self.path, exc)) from exc
 
     def _check_staged(self, staged: str, document: dict) -> None:
         """Never replace a store with one the operator cannot read back, or that does not hold what was meant."""

@@ -26,9 +26,12 @@ plugin_utils/sops_runner.run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import stat
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.io import staged_file
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import SAFE_LOADER, yaml
 
 #: File names that make a new store a sops file (an existing one is recognised by its ``sops`` metadata).
@@ -94,17 +97,26 @@ def recipients(metadata: dict) -> list[str]:
     return out
 
 
-class Sops:
-    """The ``sops`` binary, run with one operator identity."""
+def index_of(keys) -> str:
+    """The sops index (``["a"]["web.yml"][0]``) of a key path: strings are mapping keys, ints list positions."""
+    return "".join("[%d]" % key if isinstance(key, int) else "[%s]" % json.dumps(key) for key in keys)
 
-    def __init__(self, identity_path: str, runner, binary: str | None = None, config: str | None = None):
+
+class Sops:
+    """The ``sops`` binary, run with one operator identity.
+
+    ``subject`` names the file in the message for a missing binary ("the credential store", "values file X").
+    """
+
+    def __init__(self, identity_path: str, runner, binary: str | None = None, config: str | None = None,
+                 subject: str = "the credential store"):
         self.identity_path = identity_path
         self.runner = runner
         self.config = config
-        self.binary = self.find(binary)
+        self.binary = self.find(binary, subject)
 
     @staticmethod
-    def find(binary: str | None) -> str:
+    def find(binary: str | None, subject: str = "the credential store") -> str:
         if binary:
             if os.path.isfile(binary) and os.access(binary, os.X_OK):
                 return binary
@@ -112,8 +124,8 @@ class Sops:
         found = shutil.which("sops")
         if not found:
             raise SopsError(
-                "the credential store is a sops file, but no 'sops' binary is on PATH; install sops "
-                "(https://github.com/getsops/sops) or give its path in sops_binary"
+                "%s is a sops file, but no 'sops' binary is on PATH; install sops "
+                "(https://github.com/getsops/sops) or give its path in sops_binary" % subject
             )
         return found
 
@@ -153,9 +165,9 @@ class Sops:
             return "%s (%s)" % (cause, first)
         return cause or first or "no message"
 
-    def decrypt(self, path: str) -> bytes:
+    def decrypt(self, path: str, what: str | None = None) -> bytes:
         return self._run(
-            ["decrypt", "--input-type", "yaml", "--output-type", "yaml", path], "credential store %s" % path
+            ["decrypt", "--input-type", "yaml", "--output-type", "yaml", path], what or "credential store %s" % path
         )
 
     def encrypt_new(self, path: str, plaintext: bytes) -> bytes:
@@ -174,6 +186,26 @@ class Sops:
             ["set", "--idempotent", "--input-type", "yaml", "--output-type", "yaml", "--value-stdin", path, index], what,
             stdin=value_json,
         )
+
+    def update(self, path: str, raw: bytes, changes: list, what: str, check=None, keep_mode: bool = False) -> None:
+        """Change an existing sops file key by key, its key groups untouched, and replace it atomically.
+
+        ``raw`` (the file's bytes as read) is staged beside ``path``; each change ``(index, value_json)`` is a
+        ``sops set`` of that index to a JSON value (bytes), in order; ``check(staged)`` may refuse the result
+        (raise); then the staged copy is renamed over ``path``. sops sets no list as a whole (set the mapping
+        that holds it) and counts a list's comments among its items (an item index may miss).
+        Values that did not change keep their ciphertext. On any error ``path`` is left as it was. OSError and
+        FileWriteError reach the caller, as SopsError does. ``keep_mode`` gives the new file the old one's mode
+        (the staged copy is 0600).
+        """
+        with staged_file(path, raw) as staged:
+            for index, value_json in changes:
+                self.set(staged, index, value_json, what)
+            if check is not None:
+                check(staged)
+            if keep_mode:
+                os.chmod(staged, stat.S_IMODE(os.stat(path).st_mode))
+            os.replace(staged, path)
 
 
 def module_runner(module):
