@@ -48,3 +48,20 @@ notes:
   - The credentials need C(get), C(create), C(update) and C(delete) on C(secrets) in the namespace; C(get) on
     C(namespaces) is used in check mode only to tell a missing namespace, and is not required.
 """
+
+    # The modules that change objects: what to do with one that Helm manages.
+    HELM_MANAGED = r"""
+options:
+  helm_managed:
+    description:
+      - What to do when an object this module would change is managed by Helm (label
+        C(app.kubernetes.io/managed-by=Helm) or annotation C(meta.helm.sh/release-name)).
+      - V(refuse) fails, naming the release, before anything is sent (in check mode too), as the next
+        C(helm upgrade) would undo the change. Change the release's values instead
+        (M(promaccess.core.helm_values_users)).
+      - V(allow) changes it anyway, for example to bridge the time until the values are applied.
+      - An object that needs no change is left alone either way.
+    type: str
+    default: refuse
+    choices: [refuse, allow]
+"""

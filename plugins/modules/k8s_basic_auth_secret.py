@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - promaccess.core._users
   - promaccess.core._k8s_auth
+  - promaccess.core._k8s_auth.HELM_MANAGED
 attributes:
   check_mode:
     description: Reads the live Secret and computes every change, including which users would be hashed.
@@ -193,6 +194,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import user_set_spec
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import PASSLIB_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import write_spec
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMAT_NAMES
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
@@ -214,6 +216,7 @@ def main():
     )
     argument_spec.update(user_set_spec())
     argument_spec.update(connection_spec())
+    argument_spec.update(write_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     backend = BasicAuthSecretBackend(module)  # first: from here on, labelled user names are masked in every result
     if KUBERNETES_IMPORT_ERROR is not None:

@@ -22,6 +22,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._k8s_auth
+  - promaccess.core._k8s_auth.HELM_MANAGED
 attributes:
   check_mode:
     description: Reads the Ingress and reports which annotations would change.
@@ -148,6 +149,7 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import write_spec
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
@@ -170,6 +172,7 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     argument_spec.update(connection_spec())
+    argument_spec.update(write_spec())
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("secret_name",))]
     )

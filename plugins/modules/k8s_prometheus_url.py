@@ -35,6 +35,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._k8s_auth
+  - promaccess.core._k8s_auth.HELM_MANAGED
 attributes:
   check_mode:
     description: Reads the object and reports what would change.
@@ -226,6 +227,7 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import write_spec
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
@@ -256,6 +258,7 @@ def main():
         probes=dict(type="str", choices=PROBE_MODES, default="auto"),
     )
     argument_spec.update(connection_spec())
+    argument_spec.update(write_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,

@@ -28,6 +28,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._k8s_auth
+  - promaccess.core._k8s_auth.HELM_MANAGED
   - promaccess.core._users.USERNAME_LABEL
 attributes:
   check_mode:
@@ -249,6 +250,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.users import hide_labelled_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import write_spec
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
@@ -279,6 +281,7 @@ def main():
         secret_labels=dict(type="dict", default={}, no_log=False),
     )
     argument_spec.update(connection_spec())
+    argument_spec.update(write_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,

@@ -23,6 +23,7 @@ author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
   - promaccess.core._k8s_auth
+  - promaccess.core._k8s_auth.HELM_MANAGED
 attributes:
   check_mode:
     description: Reads the Secret and reports the change without writing.
@@ -171,6 +172,7 @@ conflicts_retried:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.base import write_spec
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
     KUBERNETES_IMPORT_ERROR,
     connection_spec,
@@ -202,6 +204,7 @@ def main():
         labels=dict(type="dict", default={}),
     )
     argument_spec.update(connection_spec())
+    argument_spec.update(write_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)

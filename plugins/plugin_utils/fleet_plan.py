@@ -109,6 +109,7 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_scrape_settle": (120, "int"),
     "promaccess_k8s_scrape_verify_retries": (60, "int"),
     "promaccess_k8s_scrape_verify_delay": (2, "int"),
+    "promaccess_k8s_helm_managed": ("refuse", "str"),
     "promaccess_exclusive": (False, "bool"),
     "promaccess_internal_credential": (None, "str"),
 }
@@ -287,6 +288,9 @@ def cluster_settings(cluster: str, given: dict) -> dict:
         ) from None
     if s["promaccess_k8s_verify_url"]:
         check_http_url(s["promaccess_k8s_verify_url"], "%s: promaccess_k8s_verify_url (or empty)" % cluster, PlanError)
+    if s["promaccess_k8s_helm_managed"] not in ("refuse", "allow"):
+        raise PlanError("%s: promaccess_k8s_helm_managed must be refuse or allow (got %r)"
+                        % (cluster, s["promaccess_k8s_helm_managed"]))
     fmt = s["promaccess_k8s_secret_format"]
     if fmt == "envoy_gateway":
         raise PlanError("%s: %s" % (cluster, ENVOY_REASON))

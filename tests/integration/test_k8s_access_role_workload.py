@@ -49,6 +49,7 @@ def test_role_wires_the_chart_deployment(tmp_path):
             "k8s_access_users": [{"name": "team-a", "password_hash": "{{ k8s_hashes.team_a }}"}],
             "k8s_access_prometheus_name": "prometheus-server",
             "k8s_access_prometheus_kind": "Deployment",
+            "k8s_access_helm_managed": "allow",  # the chart's own Deployment, patched on purpose
             "k8s_access_external_url": "https://metrics.example.org/prometheus",
             "k8s_access_route_prefix": "/prometheus",
         }}],

@@ -110,7 +110,7 @@ def test_provision_rotate_revoke_through_traefik(tmp_path):
 
         def internal():
             ids = age.read_identities(str(tmp / "operator-key.txt"))
-            return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]["internal"]
+            return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]["internal.k8s"]
 
         def handed_off():
             return age_decrypt(team_a_key, tmp / "handoff" / "team-a" / "credentials.txt.age")

@@ -317,7 +317,8 @@ def test_chart_workload_validates(kind, plural, tmp_path):
     with ClusterSession(namespaces=[NS]) as k8s:
         k8s.put_object(plural, NS, _chart_workload(kind))
         base = dict(conn(k8s, tmp_path), name="prometheus-server", kind=kind, container="prometheus-server",
-                    web_config_key="web.yml", web_config_mount_path="/etc/prometheus-web-config", probes="auto")
+                    web_config_key="web.yml", web_config_mount_path="/etc/prometheus-web-config", probes="auto",
+                    helm_managed="allow")
         for change in ({"external_url": "https://m.example.org/p", "route_prefix": "/p",
                         "web_config_secret": "prometheus-web-config"},
                        {"external_url": None, "route_prefix": "", "web_config_secret": ""}):

@@ -8,11 +8,39 @@ One construction (``module.params`` and an API object a test may pass in), one r
 error of the Kubernetes API or of the backend reported once, prefixed with the object it concerns) and one
 write path: ``write`` hands the compute function to ``SecretApi.update`` or ``ObjectApi.update`` with
 ``write=not module.check_mode``, so check mode computes everything and skips only the write.
+
+The write path is also where an object that Helm manages is refused (``helm_managed``, :func:`write_spec`): the
+next ``helm upgrade`` would undo the change, so grantees would get 401 again until the next run, and a chart's
+own users could be removed. The change belongs in the release's values (``helm_values_users``).
 """
 
 from __future__ import annotations
 
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import K8sError, SecretApi, make_api_client
+
+
+#: How Helm marks what it manages: the label every chart sets, and the annotations Helm 3 itself adds.
+HELM_MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
+HELM_RELEASE_NAME = "meta.helm.sh/release-name"
+HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+
+
+def write_spec() -> dict:
+    """The option of every k8s_* module that changes objects: what to do with one Helm manages."""
+    return dict(helm_managed=dict(type="str", default="refuse", choices=["refuse", "allow"]))
+
+
+def helm_release(obj) -> str | None:
+    """The Helm release that manages ``obj`` ("release NAME in namespace NS", or "a Helm release" when only the
+    managed-by label says so), or None when Helm does not manage it."""
+    metadata = (obj or {}).get("metadata") or {}
+    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
+    name = annotations.get(HELM_RELEASE_NAME)
+    if name:
+        return "release %r in namespace %r" % (name, annotations.get(HELM_RELEASE_NAMESPACE) or metadata.get("namespace"))
+    if labels.get(HELM_MANAGED_BY[0]) == HELM_MANAGED_BY[1]:
+        return "a Helm release"
+    return None
 
 
 class K8sBackend:
@@ -53,5 +81,26 @@ class K8sBackend:
         return self.result
 
     def write(self, api, name: str, compute) -> dict:
-        """``api.update`` of object ``name`` in the backend's namespace; in check mode nothing is sent."""
-        return api.update(self.namespace, name, compute, write=not self.module.check_mode)
+        """``api.update`` of object ``name`` in the backend's namespace; in check mode nothing is sent.
+
+        A change to an object Helm manages is refused (before anything is sent, in check mode too) unless
+        ``helm_managed=allow``; an object that needs no change is left alone either way."""
+
+        def guarded(current):
+            wanted = compute(current)
+            if wanted is not None:
+                self.refuse_helm_managed(current, name)
+            return wanted
+
+        return api.update(self.namespace, name, guarded, write=not self.module.check_mode)
+
+    def refuse_helm_managed(self, current, name: str, change: str = "this change") -> None:
+        """Raise unless ``current`` (the live object, or None) is free of Helm or ``helm_managed=allow``."""
+        release = helm_release(current)
+        if release and self.params.get("helm_managed", "refuse") != "allow":
+            raise self.error(
+                "%s %r is managed by Helm (%s): the next helm upgrade would undo %s. Change the release's values "
+                "instead (promaccess.core.helm_values_users, docs/helm_values.md), or set helm_managed=allow "
+                "(the playbooks: promaccess_k8s_helm_managed) to change it anyway"
+                % (current.get("kind") or "object", name, release, change)
+            )

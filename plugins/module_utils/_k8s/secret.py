@@ -67,6 +67,7 @@ class BasicAuthSecretBackend(K8sBackend):
         current = self.api.get(self.namespace, self.name)
         if current is None:
             return
+        self.refuse_helm_managed(current, self.name, "its deletion")
         self.result["changed"] = True
         if self.module._diff:
             self.result["diff"] = {

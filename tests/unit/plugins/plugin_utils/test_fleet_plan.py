@@ -202,6 +202,7 @@ def test_bad_host_settings(given, msg):
         (dict(CLUSTER, promaccess_k8s_scrape_auth=[{"grant": "b"}]), r"scrape_auth\[0\] needs a service_monitor"),
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"grants": ["b"]}]), r"scrape_tokens\[0\] needs a name"),
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"name": "t", "grants": ["nope"]}]), "unknown: nope"),
+        (dict(CLUSTER, promaccess_k8s_helm_managed="yes"), "promaccess_k8s_helm_managed must be refuse or allow"),
     ],
 )
 def test_bad_cluster_settings(given, msg):

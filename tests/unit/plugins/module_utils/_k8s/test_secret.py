@@ -224,3 +224,34 @@ def test_the_narrow_service_account_reads_but_may_not_write(k8s, base, tmp_path)
     with pytest.raises(BasicAuthSecretError, match="RBAC denied.*may not create secrets in namespace 'narrow'"):
         run(dict(narrow, name="other", users=_users(1)))
     assert decode_data(k8s.get_object("secrets", "narrow", "prom-auth")) == {"auth": ""}
+
+
+HELM_METADATA = {
+    "name": "prom-auth",
+    "labels": {"app.kubernetes.io/managed-by": "Helm"},
+    "annotations": {"meta.helm.sh/release-name": "support", "meta.helm.sh/release-namespace": "support"},
+}
+
+
+def test_a_secret_helm_manages_is_refused_unless_allowed(base, k8s):
+    """The next helm upgrade would undo the change: refused before anything is sent, in check mode too, and a
+    deletion as well; helm_managed=allow changes it; a Helm object that needs no change is no error."""
+    k8s.put_object("secrets", "monitoring", {"metadata": dict(HELM_METADATA), "type": "Opaque",
+                                             "data": encode_data({"auth": ""})})
+    before = k8s.get_object("secrets", "monitoring", "prom-auth")
+    users = _users(1)
+    for kw in ({}, {"check_mode": True}):
+        with pytest.raises(BasicAuthSecretError, match=r"managed by Helm \(release 'support' in namespace 'support'\)"
+                                                       r".*helm_values_users.*helm_managed=allow") as info:
+            run(dict(base, users=users), **kw)
+        assert "Secret 'prom-auth'" in str(info.value) and users[0]["name"] not in str(info.value)
+    with pytest.raises(BasicAuthSecretError, match="would undo its deletion"):
+        run(dict(base, state="absent"))
+    assert k8s.get_object("secrets", "monitoring", "prom-auth")["metadata"]["resourceVersion"] == \
+        before["metadata"]["resourceVersion"]
+
+    result, _unused = run(dict(base, users=users, helm_managed="allow"))
+    assert result["changed"]
+    users[0]["password_hash"] = None  # the same password again: nothing to change, so Helm's ownership is no matter
+    result, _unused = run(dict(base, users=users))
+    assert result["changed"] is False

@@ -78,7 +78,8 @@ def params(conn, **kw):
     out = dict(conn, name="prometheus-server", kind="Deployment", container="prometheus-server",
                external_url="https://metrics.example.org/prometheus", route_prefix="/prometheus",
                web_config_secret="prometheus-web-config", web_config_key="web.yml",
-               web_config_mount_path="/etc/prometheus-web-config", probes="auto")
+               web_config_mount_path="/etc/prometheus-web-config", probes="auto",
+               helm_managed="allow")  # the chart's Deployment: a patch the next helm upgrade undoes, asked for
     out.update(kw)
     return out
 
