@@ -91,8 +91,10 @@ def test_operator_renders_the_scrape_credentials_and_follows_a_rotation(tmp_path
                token=token)
         scrape(k8s, tmp_path, service_monitor="prometheus-self", auth_type="basic", secret_name="self-scrape",
                username="internal", password=password)
+        # the operator reconciles asynchronously: it may render the self-scrape job once before the second
+        # call patches its ServiceMonitor, so wait for both credentials, not for the job's mere presence
         jobs = wait_for(k8s, lambda j: (j.get(exporter, {}).get("authorization") or {}).get("credentials") == token
-                        and web in j, "the first credentials")
+                        and "basic_auth" in j.get(web, {}), "the first credentials")
         assert jobs[exporter]["authorization"] == {"type": "Bearer", "credentials": token}
         assert jobs[web]["basic_auth"] == {"username": "internal", "password": password}
 
