@@ -166,6 +166,11 @@ unexpected_count:
   returned: always
   type: int
   sample: 0
+reserved_count:
+  description: Always 0 for a file (see O(promaccess.core.k8s_access_info#module:reserved)).
+  returned: always
+  type: int
+  sample: 0
 entries:
   description: How many users the file holds.
   returned: always

@@ -56,6 +56,20 @@ options:
     type: str
     required: true
     choices: [ingress_nginx_auth_file, ingress_nginx_auth_map, nginx_ingress_htpasswd, envoy_gateway, traefik, prometheus_web_config]
+  reserved:
+    description:
+      - How many entries at the head of the Secret belong to someone else (the reserved head of a Helm chart's
+        users, see O(promaccess.core.helm_values_users#module:reserved)). Those among them that are not in
+        O(expected_users) are counted in RV(reserved_count), not listed in RV(unexpected).
+    type: int
+    default: 0
+  compare_hashes:
+    description:
+      - Whether to compare each hash found with the store's. V(false) for a Secret a chart renders from plain
+        passwords with hashes of its own (Helm's C(htpasswd)), which never equal the store's; RV(expected[].matches_store)
+        is then null.
+    type: bool
+    default: true
 requirements:
   - kubernetes (the Python client)
 seealso:
@@ -168,6 +182,11 @@ unexpected_count:
   returned: always
   type: int
   sample: 0
+reserved_count:
+  description: How many entries of the reserved head (O(reserved)) are not in O(expected_users).
+  returned: always
+  type: int
+  sample: 0
 entries:
   description: How many users the Secret holds.
   returned: always
@@ -198,6 +217,8 @@ def main():
         format=dict(type="str", required=True, choices=FORMAT_NAMES),
         expected_users=expected_users_spec(),
         fingerprint_key=fingerprint_key_spec(),
+        reserved=dict(type="int", default=0),
+        compare_hashes=dict(type="bool", default=True),
     )
     argument_spec.update(connection_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -33,7 +33,10 @@ with Ansible's own inventory pattern engine, once per distinct pattern list.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
+from ansible_collections.promaccess.core.plugins.module_utils._helm.values_users import DEFAULT_RESERVED
 from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
     UrlError,
     check_http_url,
@@ -110,9 +113,24 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_scrape_verify_retries": (60, "int"),
     "promaccess_k8s_scrape_verify_delay": (2, "int"),
     "promaccess_k8s_helm_managed": ("refuse", "str"),
+    # delivery: direct (the k8s_* modules write the Secret and its wiring) or values (the users go into a Helm
+    # values file of the operator's checkout; helm upgrade when a release is named)
+    "promaccess_k8s_delivery": ("direct", "str"),
+    "promaccess_k8s_values_file": ("", "str"),
+    "promaccess_k8s_values_key_path": ([], "list"),
+    "promaccess_k8s_values_shape": ("list", "str"),
+    "promaccess_k8s_values_reserved": (None, "int"),
+    "promaccess_k8s_helm_release": ("", "str"),
+    "promaccess_k8s_helm_chart": ("", "str"),
+    "promaccess_k8s_helm_chart_version": ("", "str"),
+    "promaccess_k8s_helm_namespace": ("", "str"),
+    "promaccess_k8s_helm_values_files": ([], "list"),
+    "promaccess_k8s_helm_binary": ("", "str"),
     "promaccess_exclusive": (False, "bool"),
     "promaccess_internal_credential": (None, "str"),
 }
+DELIVERIES = ("direct", "values")
+VALUES_SHAPES = ("list", "map", "htpasswd")
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0", "")
@@ -291,6 +309,7 @@ def cluster_settings(cluster: str, given: dict) -> dict:
     if s["promaccess_k8s_helm_managed"] not in ("refuse", "allow"):
         raise PlanError("%s: promaccess_k8s_helm_managed must be refuse or allow (got %r)"
                         % (cluster, s["promaccess_k8s_helm_managed"]))
+    _check_delivery(cluster, s)
     fmt = s["promaccess_k8s_secret_format"]
     if fmt == "envoy_gateway":
         raise PlanError("%s: %s" % (cluster, ENVOY_REASON))
@@ -310,6 +329,64 @@ def cluster_settings(cluster: str, given: dict) -> dict:
             raise PlanError("%s: promaccess_k8s_scrape_tokens[%d].grants must be a list" % (cluster, index))
     s["secret_kind"] = "native" if fmt == "prometheus_web_config" else "ingress"
     return s
+
+
+def _check_delivery(cluster: str, s: dict) -> None:
+    """The values delivery's settings: a values file and the key path of its users, in a shape the module knows;
+    helm upgrade needs the release and the chart together."""
+    delivery = s["promaccess_k8s_delivery"]
+    if delivery not in DELIVERIES:
+        raise PlanError("%s: promaccess_k8s_delivery must be %s (got %r)" % (cluster, " or ".join(DELIVERIES), delivery))
+    if delivery != "values":
+        return
+    if not s["promaccess_k8s_values_file"]:
+        raise PlanError("%s: promaccess_k8s_delivery values needs promaccess_k8s_values_file, the Helm values file "
+                        "(in the checkout of the infrastructure repository) that holds the users" % cluster)
+    keys = s["promaccess_k8s_values_key_path"]
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise PlanError("%s: promaccess_k8s_values_key_path must list the keys leading to the users, for example "
+                        "[prometheusIngressAuthSecret, users]" % cluster)
+    if s["promaccess_k8s_values_shape"] not in VALUES_SHAPES:
+        raise PlanError("%s: promaccess_k8s_values_shape must be one of %s (got %r)"
+                        % (cluster, ", ".join(VALUES_SHAPES), s["promaccess_k8s_values_shape"]))
+    if s["promaccess_k8s_values_reserved"] is not None and s["promaccess_k8s_values_reserved"] < 0:
+        raise PlanError("%s: promaccess_k8s_values_reserved must be 0 or more" % cluster)
+    if bool(s["promaccess_k8s_helm_release"]) != bool(s["promaccess_k8s_helm_chart"]):
+        raise PlanError("%s: helm upgrade needs both promaccess_k8s_helm_release and promaccess_k8s_helm_chart "
+                        "(neither: the values file is only written, for a later helm upgrade or a GitOps sync)"
+                        % cluster)
+    if not all(isinstance(f, str) and f for f in s["promaccess_k8s_helm_values_files"]):
+        raise PlanError("%s: promaccess_k8s_helm_values_files must list file paths" % cluster)
+    if not s["promaccess_k8s_helm_namespace"]:
+        s["promaccess_k8s_helm_namespace"] = s["promaccess_k8s_namespace"]
+    # Relative paths are the operator's checkout's: taken from the folder ansible-playbook runs in (the planner
+    # runs on the controller), never from the collection's playbooks folder.
+    s["promaccess_k8s_values_file"] = _abspath(s["promaccess_k8s_values_file"])
+    s["promaccess_k8s_helm_values_files"] = [_abspath(f) for f in s["promaccess_k8s_helm_values_files"]]
+    chart = s["promaccess_k8s_helm_chart"]
+    if chart.startswith((".", "~", "/")):  # a local chart folder (else a repo/chart reference or an OCI URL)
+        s["promaccess_k8s_helm_chart"] = _abspath(chart)
+
+
+def _abspath(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def values_users(views: dict, grants: list, shape: str) -> list[dict]:
+    """The users option of helm_values_users for one values file, with secrets (only for no_log tasks): each
+    grant's entries for the user-file modules (``grant_view``'s ``users``: present ones by the store's hash,
+    refused ones absent, each labelled); where the chart hashes the passwords itself (shape ``list``, Helm's
+    ``htpasswd``), a present one by its plain password instead."""
+    out = []
+    for grant in grants:
+        view = views[grant]
+        passwords = iter(cred["password"] for cred in view["present"])  # users lists the present ones first
+        for user in view["users"]:
+            if shape == "list" and user["state"] == "present":
+                user = {k: v for k, v in user.items() if k != "password_hash"}
+                user["password"] = next(passwords)
+            out.append(user)
+    return out
 
 
 # -- which grants go where ---------------------------------------------------------------------------------------
@@ -344,16 +421,23 @@ def cluster_targets(settings: dict, grants_here: list[dict], internal: str) -> l
     wanted = ("native", "both") if settings["secret_kind"] == "native" else ("nginx", "both")
     names = [internal] + [g["name"] for g in grants_here if g["auth"] in wanted]
     namespace, name = settings["promaccess_k8s_namespace"], settings["promaccess_k8s_secret_name"]
-    return [
-        {
-            "target": "secret",
-            "format": settings["promaccess_k8s_secret_format"],
-            "namespace": namespace,
-            "name": name,
-            "location": namespace + "/" + name,
-            "grants": names,
-        }
-    ]
+    target = {
+        "target": "secret",
+        "format": settings["promaccess_k8s_secret_format"],
+        "namespace": namespace,
+        "name": name,
+        "location": namespace + "/" + name,
+        "grants": names,
+    }
+    if settings["promaccess_k8s_delivery"] == "values":
+        # The chart renders the Secret: the reserved head of the values file comes first in it (the audit counts
+        # those entries as reserved, not unknown), and a chart that hashes plain passwords itself (shape list,
+        # Helm's htpasswd) never writes the store's hash (the audit then checks presence, not the hash).
+        shape = settings["promaccess_k8s_values_shape"]
+        reserved = settings["promaccess_k8s_values_reserved"]
+        target["reserved"] = DEFAULT_RESERVED[shape] if reserved is None else reserved
+        target["compare_hashes"] = shape != "list"
+    return [target]
 
 
 class GrantSets:

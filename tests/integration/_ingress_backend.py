@@ -11,8 +11,10 @@ carries no auth annotation: adding them is the collection's job.
 from __future__ import annotations
 
 import base64
+import collections
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -49,9 +51,10 @@ def status(url: str, user: str | None = None, password: str | None = None, timeo
 
 
 class PrometheusBehindIngress:
-    def __init__(self, k8s, namespace: str, tmp, name: str = "prometheus"):
-        # one path per namespace: Ingresses of every namespace share Traefik's one entry point and host
-        self.k8s, self.namespace, self.tmp, self.name = k8s, namespace, tmp, name
+    def __init__(self, k8s, namespace: str, tmp, name: str = "prometheus", ingress: bool = True):
+        # one path per namespace: Ingresses of every namespace share Traefik's one entry point and host.
+        # ingress=False: no Ingress is made (a chart renders it, at self.prefix).
+        self.k8s, self.namespace, self.tmp, self.name, self.ingress = k8s, namespace, tmp, name, ingress
         self.prefix = "/%s/%s" % (namespace, name)
         self.address = host_ipv4()
         self.port = free_port(self.address)
@@ -76,20 +79,75 @@ class PrometheusBehindIngress:
             "addressType": "IPv4",
             "endpoints": [{"addresses": [self.address], "conditions": {"ready": True}}],
             "ports": [{"name": "web", "port": self.port, "protocol": "TCP"}]})
+        if not self.ingress:
+            self._wait("http://%s:%d%s/-/ready" % (self.address, self.port, self.prefix), "Prometheus")
+            return self
         self.k8s.put_object("ingresses", ns, {
             "metadata": {"name": self.name},
             "spec": {"ingressClassName": "nginx", "rules": [{"host": INGRESS_HOST, "http": {"paths": [{
                 "path": self.prefix, "pathType": "Prefix",
                 "backend": {"service": {"name": self.name, "port": {"number": 9090}}}}]}}]}})
         # served once Traefik has the route and Prometheus answers (no auth yet: 200)
-        deadline = time.monotonic() + 60
-        while status(self.url + "-/ready") != 200:
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s never answered through the ingress" % self.url)
-            time.sleep(0.2)
+        self._wait(self.url + "-/ready", "the ingress")
         return self
+
+    @staticmethod
+    def _wait(url: str, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if status(url) == 200:
+                    return
+            except OSError:  # not listening yet
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s never answered through %s" % (url, what))
+            time.sleep(0.2)
 
     def __exit__(self, *exc):
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=20)
+
+
+class Grantee(threading.Thread):
+    """A grantee through the ingress: a request every 50 ms with the credential it holds now (``hold`` switches
+    it), each answer counted per credential. ``with Grantee(url, credential) as g:`` probes for the block."""
+
+    def __init__(self, url, credential):
+        super().__init__(daemon=True)
+        self.url = url
+        self.credential = credential
+        self.stop = threading.Event()
+        self.answers = collections.Counter()  # (password tail, status) -> count
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.join(timeout=10)
+
+    def hold(self, credential):
+        with self.lock:
+            self.credential = credential
+
+    def run(self):
+        while not self.stop.is_set():
+            with self.lock:
+                cred = self.credential
+            code = status(self.url, cred["username"], cred["password"], timeout=5)
+            self.answers[(cred["password"][-6:], code)] += 1
+            self.stop.wait(0.05)
+
+    def codes(self):
+        counts = collections.Counter()
+        for (_unused, code), n in self.answers.items():
+            counts[code] += n
+        return counts
+
+    def assert_never_refused(self, at_least: int = 20):
+        codes = self.codes()
+        assert codes[401] == 0 and codes[200] > at_least, self.answers

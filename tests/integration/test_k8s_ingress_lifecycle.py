@@ -15,19 +15,17 @@ answer. What must hold:
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
 from _credentials import age_decrypt, recap, wrong_password
-from _ingress_backend import PrometheusBehindIngress, status
+from _ingress_backend import Grantee, PrometheusBehindIngress, status
 from promaccess_k8s_role_helpers import ClusterSession
 
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
@@ -36,36 +34,6 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.credstore i
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NS = "lifecycle"
-
-
-class Grantee(threading.Thread):
-    """Sends a request every 50 ms with the credential it holds now; counts the answers per credential."""
-
-    def __init__(self, url):
-        super().__init__(daemon=True)
-        self.url = url
-        self.credential = None
-        self.stop = threading.Event()
-        self.answers = collections.Counter()  # (password tail, status) -> count
-        self.lock = threading.Lock()
-
-    def hold(self, credential):
-        with self.lock:
-            self.credential = credential
-
-    def run(self):
-        while not self.stop.is_set():
-            with self.lock:
-                cred = self.credential
-            code = status(self.url, cred["username"], cred["password"], timeout=5)
-            self.answers[(cred["password"][-6:], code)] += 1
-            self.stop.wait(0.05)
-
-    def codes(self):
-        counts = collections.Counter()
-        for (_unused, code), n in self.answers.items():
-            counts[code] += n
-        return counts
 
 
 @pytest.mark.slow
@@ -125,10 +93,7 @@ def test_provision_rotate_revoke_through_traefik(tmp_path):
         assert status(api, internal()["username"], internal()["password"]) == 200
         assert status(api, old["username"], wrong_password(old["password"])) == 401
 
-        grantee = Grantee(api)
-        grantee.hold(old)
-        grantee.start()
-        try:
+        with Grantee(api, old) as grantee:
             # -- rotate until the hand-off: both valid; the grantee then switches to what it was handed ---------
             rotate = ["-e", json.dumps({"promaccess_rotate": ["team-a"]})]
             first = play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_stop_after_handoff": true}')
@@ -141,11 +106,7 @@ def test_provision_rotate_revoke_through_traefik(tmp_path):
             second = play("rotate_credentials", *rotate)
             assert status(api, old["username"], old["password"]) == 401
             assert status(api, new["username"], new["password"]) == 200
-        finally:
-            grantee.stop.set()
-            grantee.join(timeout=10)
-        codes = grantee.codes()
-        assert codes[401] == 0 and codes[200] > 20, grantee.answers
+        grantee.assert_never_refused()
         assert {tail for tail, _unused in grantee.answers} == {old["password"][-6:], new["password"][-6:]}
         for proc in (first, second):
             for secret in (old["password"], new["password"]):

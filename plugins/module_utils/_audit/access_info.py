@@ -121,13 +121,17 @@ def check_expected(expected) -> list[dict]:
     return out
 
 
-def audit_users(found: dict[str, str] | None, expected, key: str | None = None) -> dict:
-    """Compare the users ``found`` (name -> hash; None when there is nothing to read) with ``expected``.
+def audit_users(found: dict[str, str] | None, expected, key: str | None = None, reserved: int = 0,
+                compare_hashes: bool = True) -> dict:
+    """Compare the users ``found`` (name -> hash, in file order; None when there is nothing to read) with
+    ``expected``.
 
     Returns ``expected``: per expected entry, in order, its grant, role, fingerprint, whether it is present,
-    the scheme and cost of the hash found, and whether that hash is the store's (a string comparison);
-    ``unexpected``: the entries found that nobody expected, by fingerprint and scheme; ``entries``: how many
-    users were found. ``key`` is the fingerprint key (see ``_common/users.fingerprint``).
+    the scheme and cost of the hash found, and whether that hash is the store's (a string comparison; None
+    without ``compare_hashes``, for a Secret a chart renders from plain passwords with hashes of its own);
+    ``unexpected``: the entries found that nobody expected, by fingerprint and scheme, except those among the
+    first ``reserved`` entries (the reserved head of a chart's values, counted in ``reserved_count``);
+    ``entries``: how many users were found. ``key`` is the fingerprint key (see ``_common/users.fingerprint``).
     """
     found = found or {}
     wanted = check_expected(expected)
@@ -136,7 +140,7 @@ def audit_users(found: dict[str, str] | None, expected, key: str | None = None) 
         hashed = found.get(entry["name"])
         info = identify(hashed) if hashed is not None else None
         matches = None
-        if hashed is not None and entry["password_hash"] is not None:
+        if hashed is not None and entry["password_hash"] is not None and compare_hashes:
             matches = hmac.compare_digest(hashed.encode("utf-8"), entry["password_hash"].encode("utf-8"))
         rows.append({
             "grant": entry["grant"],
@@ -148,12 +152,17 @@ def audit_users(found: dict[str, str] | None, expected, key: str | None = None) 
             "matches_store": matches,
         })
     names = {entry["name"] for entry in wanted}
-    unexpected = []
-    for name, hashed in found.items():
-        if name not in names:
-            info = identify(hashed)
-            unexpected.append({"fingerprint": fingerprint(name, key), "hash_scheme": info.scheme, "hash_cost": info.cost})
-    return {"expected": rows, "unexpected": unexpected, "unexpected_count": len(unexpected), "entries": len(found)}
+    unexpected, held = [], 0
+    for position, (name, hashed) in enumerate(found.items()):
+        if name in names:
+            continue
+        if position < reserved:
+            held += 1
+            continue
+        info = identify(hashed)
+        unexpected.append({"fingerprint": fingerprint(name, key), "hash_scheme": info.scheme, "hash_cost": info.cost})
+    return {"expected": rows, "unexpected": unexpected, "unexpected_count": len(unexpected), "reserved_count": held,
+            "entries": len(found)}
 
 
 # -- a file on the host --------------------------------------------------------------------------------------
@@ -318,5 +327,6 @@ class K8sAccessInfoBackend:
         else:
             facts, users = inspect_secret(self.api, params["namespace"], params["name"], fmt.name)
         result = {"changed": False, "secret": facts}
-        result.update(audit_users(users, params["expected_users"], params.get("fingerprint_key")))
+        result.update(audit_users(users, params["expected_users"], params.get("fingerprint_key"),
+                                  params.get("reserved") or 0, params.get("compare_hashes", True)))
         return result

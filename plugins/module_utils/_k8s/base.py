@@ -100,7 +100,8 @@ class K8sBackend:
         if release and self.params.get("helm_managed", "refuse") != "allow":
             raise self.error(
                 "%s %r is managed by Helm (%s): the next helm upgrade would undo %s. Change the release's values "
-                "instead (promaccess.core.helm_values_users, docs/helm_values.md), or set helm_managed=allow "
-                "(the playbooks: promaccess_k8s_helm_managed) to change it anyway"
+                "instead (the playbooks: promaccess_k8s_delivery values; a task: promaccess.core.helm_values_users; "
+                "docs/helm_values.md), or set helm_managed=allow (the playbooks: promaccess_k8s_helm_managed) to "
+                "change it anyway"
                 % (current.get("kind") or "object", name, release, change)
             )

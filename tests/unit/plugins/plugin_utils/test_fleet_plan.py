@@ -67,6 +67,8 @@ def views(internal=None, targets=("h1", "h2", "h3", "c1"), **records):
 GROUPS = {"all": ["h1", "h2", "h3", "c1"], "prometheus": ["h1", "h2", "h3"], "k8s_clusters": ["c1"],
           "eu": ["h1", "h2"], "us": ["h3"]}
 CLUSTER = {"promaccess_k8s_external_url": "https://prom.example.org/"}
+VALUES = dict(CLUSTER, promaccess_k8s_delivery="values", promaccess_k8s_values_file="enc-support.secret.values.yaml",
+              promaccess_k8s_values_key_path=["prometheusIngressAuthSecret", "users"])
 
 
 def compact(grants, hosts=None, clusters=None, groups=None, **kw):
@@ -203,6 +205,13 @@ def test_bad_host_settings(given, msg):
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"grants": ["b"]}]), r"scrape_tokens\[0\] needs a name"),
         (dict(CLUSTER, promaccess_k8s_scrape_tokens=[{"name": "t", "grants": ["nope"]}]), "unknown: nope"),
         (dict(CLUSTER, promaccess_k8s_helm_managed="yes"), "promaccess_k8s_helm_managed must be refuse or allow"),
+        (dict(CLUSTER, promaccess_k8s_delivery="helm"), "promaccess_k8s_delivery must be direct or values"),
+        (dict(CLUSTER, promaccess_k8s_delivery="values"), "needs promaccess_k8s_values_file"),
+        (dict(VALUES, promaccess_k8s_values_key_path=[]), "promaccess_k8s_values_key_path must list the keys"),
+        (dict(VALUES, promaccess_k8s_values_shape="dict"), "promaccess_k8s_values_shape must be one of list, map"),
+        (dict(VALUES, promaccess_k8s_values_reserved=-1), "promaccess_k8s_values_reserved must be 0 or more"),
+        (dict(VALUES, promaccess_k8s_helm_release="support"), "needs both promaccess_k8s_helm_release and"),
+        (dict(VALUES, promaccess_k8s_helm_chart="./support"), "needs both promaccess_k8s_helm_release and"),
     ],
 )
 def test_bad_cluster_settings(given, msg):
@@ -486,3 +495,50 @@ def test_internal_credential_names_are_checked(grants, hosts, msg):
     groups = dict(GROUPS, all=list(GROUPS["all"]) + ["bad host"])
     with pytest.raises(PlanError, match=msg):
         fleet(grants, hosts=hosts, groups=groups)
+
+
+# -- delivery values ------------------------------------------------------------------------------------------------
+def test_values_delivery_paths_are_the_checkouts_and_the_audit_knows_the_chart(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    given = dict(VALUES, promaccess_k8s_helm_release="support", promaccess_k8s_helm_chart="./charts/support",
+                 promaccess_k8s_helm_values_files=["support.values.yaml"], promaccess_k8s_namespace="support")
+    part = fleet([grant("b")], hosts={}, clusters={"c1": given})["clusters"]["c1"]
+    settings = part["settings"]
+    assert settings["promaccess_k8s_values_file"] == str(tmp_path / "enc-support.secret.values.yaml")
+    assert settings["promaccess_k8s_helm_values_files"] == [str(tmp_path / "support.values.yaml")]
+    assert settings["promaccess_k8s_helm_chart"] == str(tmp_path / "charts" / "support")
+    assert settings["promaccess_k8s_helm_namespace"] == "support"
+    (target,) = part["targets"]
+    assert (target["reserved"], target["compare_hashes"]) == (1, False)  # the list shape: the chart hashes
+    assert part["secret_grants"] == ["internal.c1", "b"]
+
+
+@pytest.mark.parametrize("shape, reserved, expected", [("map", None, (0, True)), ("htpasswd", 2, (2, True)),
+                                                       ("list", 0, (0, False))])
+def test_values_delivery_reserved_head_and_hashes_by_shape(shape, reserved, expected):
+    given = dict(VALUES, promaccess_k8s_values_shape=shape, promaccess_k8s_values_reserved=reserved)
+    (target,) = fleet([grant("b")], hosts={}, clusters={"c1": given})["clusters"]["c1"]["targets"]
+    assert (target["reserved"], target["compare_hashes"]) == expected
+
+
+def test_direct_delivery_adds_nothing_for_the_audit():
+    (target,) = fleet([grant("b")], hosts={}, clusters={"c1": dict(CLUSTER, promaccess_k8s_helm_chart="repo/x")})[
+        "clusters"]["c1"]["targets"]
+    assert "reserved" not in target and "compare_hashes" not in target
+
+
+@pytest.mark.parametrize("phase", [None, "added", "revoking"])
+def test_values_users_plain_passwords_for_the_list_shape_hashes_otherwise(phase):
+    v = views(b=record(phase), gone=record(revoked=True))
+    listed = fp.values_users(v, ["b", "gone"], "list")
+    hashed = fp.values_users(v, ["b", "gone"], "map")
+    present = v["b"]["present"]
+    assert [u["name"] for u in listed] == [u["name"] for u in hashed] == [u["name"] for u in v["b"]["users"] + v["gone"]["users"]]
+    assert [u["password"] for u in listed if u["state"] == "present"] == [c["password"] for c in present]
+    assert all("password_hash" not in u for u in listed)
+    assert [u.get("password_hash") for u in hashed if u["state"] == "present"] == [c["password_hash"] for c in present]
+    assert all("password" not in u for u in hashed)
+    assert [u["label"] for u in listed] == [u["label"] for u in hashed]
+    assert [u["state"] for u in listed if u["label"].startswith("gone")] == ["absent"]
+    if phase == "revoking":
+        assert {u["label"]: u["state"] for u in listed}["b (retired)"] == "absent"

@@ -311,3 +311,28 @@ def test_k8s_access_info_return_is_documented(k8s, tmp_path, creds):
     put_secret(k8s, {"auth": "%s:%s\n%s:%s\n" % (creds["internal"][0], creds["internal"][1], name64(), SHA1)})
     result = K8sAccessInfoBackend(FakeModule(k8s_params(k8s, tmp_path, "ingress_nginx_auth_file", expected(creds)))).run()
     _assert_documented(result, _documented_return("k8s_access_info"))
+
+
+def test_audit_of_a_chart_rendered_secret_reserved_head_and_its_own_hashes(creds):
+    """A Secret a chart renders from a values file: its reserved head (someone else's users) is counted, not
+    unknown; a stranger below it still is; the chart's own hashes are not judged against the store's."""
+    head, stranger = name64(), name64()
+    found = {head: bcrypt_like(10), creds["internal"][0]: bcrypt_like(10), creds["a"][0]: bcrypt_like(10),
+             stranger: APR1}
+    out = audit_users(found, expected(creds)[:2], reserved=1, compare_hashes=False)
+    assert [r["matches_store"] for r in out["expected"]] == [None, None]
+    assert [r["present"] for r in out["expected"]] == [True, True]
+    assert out["reserved_count"] == 1
+    assert out["unexpected"] == [{"fingerprint": fingerprint(stranger), "hash_scheme": "apr_md5_crypt", "hash_cost": None}]
+    # the same Secret without those settings: the head is unknown, the hashes differ from the store's
+    plain = audit_users(found, expected(creds)[:2])
+    assert plain["reserved_count"] == 0 and plain["unexpected_count"] == 2
+    assert [r["matches_store"] for r in plain["expected"]] == [False, False]
+
+
+def test_audit_reserved_head_names_no_expected_user(creds):
+    """An expected user at the head is audited as expected, never hidden as reserved."""
+    found = {creds["internal"][0]: creds["internal"][1], name64(): APR1}
+    out = audit_users(found, expected(creds)[:1], reserved=1)
+    assert out["expected"][0]["matches_store"] is True
+    assert out["reserved_count"] == 0 and out["unexpected_count"] == 1
