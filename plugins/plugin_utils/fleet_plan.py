@@ -110,6 +110,10 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_scrape_auth": ([], "list"),
     "promaccess_k8s_scrape_tokens": ([], "list"),
     "promaccess_k8s_scrape_settle": (120, "int"),
+    # The Prometheus that scrapes (its API, from the controller): when set, a rotation waits on its targets API
+    # (prometheus_targets_wait) instead of promaccess_k8s_scrape_settle seconds.
+    "promaccess_k8s_scrape_targets_url": ("", "str"),
+    "promaccess_k8s_scrape_targets_timeout": (600, "int"),
     "promaccess_k8s_scrape_verify_retries": (60, "int"),
     "promaccess_k8s_scrape_verify_delay": (2, "int"),
     "promaccess_k8s_helm_managed": ("refuse", "str"),
@@ -306,6 +310,9 @@ def cluster_settings(cluster: str, given: dict) -> dict:
         ) from None
     if s["promaccess_k8s_verify_url"]:
         check_http_url(s["promaccess_k8s_verify_url"], "%s: promaccess_k8s_verify_url (or empty)" % cluster, PlanError)
+    if s["promaccess_k8s_scrape_targets_url"]:
+        check_http_url(s["promaccess_k8s_scrape_targets_url"], "%s: promaccess_k8s_scrape_targets_url (or empty)"
+                       % cluster, PlanError)
     if s["promaccess_k8s_helm_managed"] not in ("refuse", "allow"):
         raise PlanError("%s: promaccess_k8s_helm_managed must be refuse or allow (got %r)"
                         % (cluster, s["promaccess_k8s_helm_managed"]))
@@ -539,7 +546,14 @@ def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], ow
         tokens.append(dict(plain_item, grants=grants))
         if item.get("verify_url"):
             verify.append({"secret": item["name"], "url": item["verify_url"], "grants": grants})
-    return {"auth": [dict(i) for i in settings["promaccess_k8s_scrape_auth"]], "tokens": tokens, "verify": verify,
+    # Each ServiceMonitor's scrape pools, as the Prometheus Operator names them (serviceMonitor/<ns>/<name>/<i>),
+    # unless the entry names its own scrape_pool: what the wait on Prometheus's targets API
+    # (promaccess_k8s_scrape_targets_url) selects once it moved.
+    auth = []
+    for item in settings["promaccess_k8s_scrape_auth"]:
+        namespace = item.get("namespace") or settings["promaccess_k8s_namespace"]
+        auth.append(dict({"scrape_pool": "serviceMonitor/%s/%s/" % (namespace, item["service_monitor"])}, **item))
+    return {"auth": auth, "tokens": tokens, "verify": verify,
             "any": bool(settings["promaccess_k8s_scrape_auth"] or settings["promaccess_k8s_scrape_tokens"])}
 
 

@@ -12,6 +12,12 @@ places, both in this file and both plain Python:
   LAG seconds earlier (Prometheus picks a Secret change up late: the operator, kubelet and a reload sit in
   between). Every 401 it gets is a moment at which the rotation left the scraper without an accepted token.
 
+- ``_ConfigReloader``: a STAND-IN for the Prometheus Operator and its config reloader, in front of a REAL
+  Prometheus (Debian's): LAG seconds after a ServiceMonitor's credential changes, it writes that Prometheus's
+  configuration with the jobs the operator would render (``serviceMonitor/<ns>/<name>/0``, the credentials
+  inlined) and POSTs ``/-/reload``. The playbooks' rotation waits on that Prometheus's targets API
+  (``promaccess_k8s_scrape_targets_url``) instead of a fixed settle time.
+
 How the real Prometheus Operator renders these ServiceMonitors is tested in test_k8s_operator.py.
 
 What is proven: the order of the writes (targets accept before ServiceMonitors send; ServiceMonitors move, and
@@ -36,6 +42,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _ingress_backend import free_port
 from promaccess_k8s_role_helpers import ClusterSession
 
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
@@ -104,6 +111,7 @@ def _token_target(k8s):
             seen.append((header[7:] if header.startswith("Bearer ") else None, 200 if ok else 401))
             body = b"up 1\n" if ok else b"unauthorized\n"
             self.send_response(200 if ok else 401)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -147,6 +155,75 @@ class _Scraper(threading.Thread):
             self.stop.wait(0.05)
 
 
+def basic_credentials(k8s, namespace, name) -> tuple | None:
+    monitor = k8s.get_object("servicemonitors", namespace, name)
+    ref = monitor["spec"]["endpoints"][0].get("basicAuth") if monitor else None
+    if not ref:
+        return None
+    data = secret_data(k8s, namespace, ref["username"]["name"])
+    return data.get(ref["username"]["key"]), data.get(ref["password"]["key"])
+
+
+class _ConfigReloader(threading.Thread):
+    """A STAND-IN for the Prometheus Operator and its config reloader (no kubelet here), driving a REAL Prometheus:
+    LAG seconds after the ServiceMonitors' credentials change, that Prometheus gets them in its configuration
+    (jobs named as the operator names them) and reloads."""
+
+    def __init__(self, k8s, tmp, target_url):
+        super().__init__(daemon=True)
+        self.k8s, self.target = k8s, target_url.split("//")[1].split("/")[0]
+        self.port = free_port("127.0.0.1")
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.config = tmp / "scraping-prometheus.yml"
+        self.stop = threading.Event()
+        self.reloads = 0
+        self.write({})
+        self.proc = subprocess.Popen(
+            ["prometheus", "--config.file=%s" % self.config, "--web.listen-address=127.0.0.1:%d" % self.port,
+             "--web.enable-lifecycle", "--storage.tsdb.path=%s" % (tmp / "scraping-prometheus-data")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def write(self, credentials: dict) -> None:
+        jobs = []
+        if credentials.get("token"):
+            jobs.append({"job_name": "serviceMonitor/%s/exporter/0" % APPS, "scrape_interval": "1s",
+                         "authorization": {"type": "Bearer", "credentials": credentials["token"]},
+                         "static_configs": [{"targets": [self.target]}]})
+        if credentials.get("basic"):
+            user, password = credentials["basic"]
+            jobs.append({"job_name": "serviceMonitor/%s/prometheus-self/0" % NS, "scrape_interval": "1s",
+                         "basic_auth": {"username": user, "password": password},
+                         "static_configs": [{"targets": ["127.0.0.1:%d" % self.port]}]})
+        self.config.write_text(yaml.safe_dump({"global": {"scrape_timeout": "1s"}, "scrape_configs": jobs}))
+
+    def run(self):
+        import urllib.request
+
+        applied, history = None, collections.deque()
+        while not self.stop.is_set():
+            now = time.monotonic()
+            history.append((now, {"token": sent(self.k8s), "basic": basic_credentials(self.k8s, NS, "prometheus-self")}))
+            while len(history) > 1 and history[1][0] <= now - LAG:
+                history.popleft()
+            wanted = history[0][1]
+            if wanted != applied:
+                self.write(wanted)
+                try:
+                    with urllib.request.urlopen(urllib.request.Request(self.url + "-/reload", method="POST"),
+                                                timeout=10):
+                        applied = wanted
+                        self.reloads += 1
+                except OSError:
+                    pass  # not up yet: again in a moment
+            self.stop.wait(0.1)
+
+    def close(self):
+        self.stop.set()
+        self.join(timeout=10)
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rotate-k8s")
@@ -164,6 +241,8 @@ def fleet(tmp_path_factory):
             "metadata": {"name": "prometheus-self"},
             "spec": {"selector": {"matchLabels": {"app": "prometheus"}}, "endpoints": [{"port": "web"}]}})
         kubeconfig = k8s.write_kubeconfig(tmp / "kubeconfig", context="k8s")
+        reloader = _ConfigReloader(k8s, tmp, target.url)
+        reloader.start()
         cluster = {
             "ansible_connection": "local",
             "promaccess_k8s_kubeconfig": kubeconfig or str(tmp / "kubeconfig"),
@@ -172,7 +251,9 @@ def fleet(tmp_path_factory):
             "promaccess_k8s_secret_format": "prometheus_web_config",
             # nothing listens here: the ingress check is recorded as not verified
             "promaccess_k8s_external_url": "http://127.0.0.1:9/prometheus/",
-            "promaccess_k8s_scrape_settle": SETTLE,
+            "promaccess_k8s_scrape_settle": SETTLE,  # not used: the targets URL wins
+            "promaccess_k8s_scrape_targets_url": reloader.url,
+            "promaccess_k8s_scrape_targets_timeout": 60,
             "promaccess_k8s_scrape_verify_delay": 1,
             "promaccess_k8s_scrape_tokens": [
                 {"name": "exporter-tokens", "namespace": APPS, "grants": ["exporter-scrape"], "verify_url": target.url},
@@ -211,8 +292,11 @@ def fleet(tmp_path_factory):
             ids = age.read_identities(str(tmp / "operator-key.txt"))
             return CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
 
-        yield {"tmp": tmp, "k8s": k8s, "target": target, "play": play, "store": store,
-               "inventory": inventory}
+        try:
+            yield {"tmp": tmp, "k8s": k8s, "target": target, "play": play, "store": store,
+                   "inventory": inventory, "reloader": reloader}
+        finally:
+            reloader.close()
 
 
 def _ok(proc):
@@ -256,7 +340,15 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     try:
         # -- rotate, paused after the hand-off: the target accepts both, the ServiceMonitor sends the new one -----
         rotate = ["-e", json.dumps({"promaccess_rotate": ["exporter-scrape", "internal"]})]
-        _ok(play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_stop_after_handoff": true}'))
+        reloads = fleet["reloader"].reloads
+        paused = _ok(play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_stop_after_handoff": true}'))
+        # the run waited on the real Prometheus's targets API until it had reloaded with the moved credentials,
+        # not a fixed time
+        waited = re.search(r"TASK \[promaccess\.core\._provision : Wait until Prometheus loaded the moved "
+                           r"credentials[^\n]*\n(ok|changed): \[k8s\]", paused.stdout)
+        assert waited, paused.stdout[-6000:]
+        assert re.search(r"Without a targets URL, wait a fixed time[^\n]*\nskipping", paused.stdout)
+        assert fleet["reloader"].reloads > reloads
         record = store()["exporter-scrape"]
         assert record["rotation"]["phase"] == "handed_off"
         new = record["rotation"]["pending"]["password"]

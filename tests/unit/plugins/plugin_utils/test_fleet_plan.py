@@ -340,8 +340,9 @@ def test_service_monitor_sends_the_newest_credential_every_target_accepts(phase,
     scrape = plan["clusters"]["c1"]["scrape"]
     assert "p-" not in json.dumps(scrape)
     filled = fp.scrape_secrets(scrape, v)
-    assert filled["auth"][0] == {"service_monitor": "sm", "token": "p-" + sends}
-    assert filled["auth"][1] == {"service_monitor": "raw", "token": "x"}
+    assert filled["auth"][0] == {"service_monitor": "sm", "token": "p-" + sends,
+                                 "scrape_pool": "serviceMonitor/monitoring/sm/"}
+    assert filled["auth"][1] == {"service_monitor": "raw", "token": "x", "scrape_pool": "serviceMonitor/monitoring/raw/"}
     assert filled["auth"][2]["username"] == "u-cur" and filled["auth"][2]["auth_type"] == "basic"
     assert [(t["name"], t["state"]) for t in filled["tokens"][0]["tokens"]] == held
     assert "grants" not in filled["tokens"][0] and "verify_url" not in filled["tokens"][0]
@@ -479,7 +480,8 @@ def test_a_clusters_service_monitor_sends_its_own_internal_credential():
     plan = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": SCRAPE}, views=v)
     filled = fp.scrape_secrets(plan["clusters"]["c1"]["scrape"], v)
     assert filled["auth"][2] == {"service_monitor": "web", "auth_type": "basic", "username": "u-c1",
-                                 "username_label": "internal.c1", "password": "p-c1"}
+                                 "username_label": "internal.c1", "password": "p-c1",
+                                 "scrape_pool": "serviceMonitor/monitoring/web/"}
 
 
 @pytest.mark.parametrize(
@@ -542,3 +544,13 @@ def test_values_users_plain_passwords_for_the_list_shape_hashes_otherwise(phase)
     assert [u["state"] for u in listed if u["label"].startswith("gone")] == ["absent"]
     if phase == "revoking":
         assert {u["label"]: u["state"] for u in listed}["b (retired)"] == "absent"
+
+
+def test_scrape_pools_are_the_operators_unless_an_entry_names_its_own():
+    given = dict(SCRAPE, promaccess_k8s_scrape_auth=[
+        {"service_monitor": "sm", "namespace": "apps", "grant": "s"},
+        {"service_monitor": "own", "grant": "s", "scrape_pool": "kubernetes-pods"}])
+    auth = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": given})["clusters"]["c1"]["scrape"]["auth"]
+    assert [a["scrape_pool"] for a in auth] == ["serviceMonitor/apps/sm/", "kubernetes-pods"]
+    with pytest.raises(PlanError, match="promaccess_k8s_scrape_targets_url"):
+        fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": dict(given, promaccess_k8s_scrape_targets_url="x")})
