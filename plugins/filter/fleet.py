@@ -2,9 +2,9 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters fleet_part, scrape_secrets and values_users (documented in the .yml files beside): one host's part of
-the fleet plan, a cluster's scrape credentials filled in from the store's views, and the users of a cluster's
-Helm values file."""
+"""Filters fleet_part, scrape_secrets, values_users and values_server (documented in the .yml files beside): one
+host's part of the fleet plan, a cluster's scrape credentials filled in from the store's views, and the users and
+the prometheus chart's server wiring of a cluster's Helm values file."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import 
     PlanError,
     host_part,
     scrape_secrets as _scrape_secrets,
+    values_server as _values_server,
     values_users as _values_users,
 )
 
@@ -28,21 +29,28 @@ def fleet_part(plan, host, part="hosts"):
         raise AnsibleFilterError("fleet_part: %s" % exc) from None
 
 
-def scrape_secrets(scrape, views):
+def _from_views(name, build, *args):
+    """``build(*args)``, its KeyError or TypeError (a grant missing from the store's views) said in one line
+    naming only the grant or key, never a credential."""
     try:
-        return _scrape_secrets(plain(scrape), plain(views))
+        return build(*args)
     except (KeyError, TypeError) as exc:
-        # Only the grant name or key is named, never a credential.
-        raise AnsibleFilterError("scrape_secrets: no credential for %s in the store's views" % exc) from None
+        raise AnsibleFilterError("%s: no credential for %s in the store's views" % (name, exc)) from None
+
+
+def scrape_secrets(scrape, views):
+    return _from_views("scrape_secrets", _scrape_secrets, plain(scrape), plain(views))
 
 
 def values_users(grants, views, shape="list"):
-    try:
-        return _values_users(plain(views), list(plain(grants)), str(shape))
-    except (KeyError, TypeError) as exc:
-        raise AnsibleFilterError("values_users: no credential for %s in the store's views" % exc) from None
+    return _from_views("values_users", _values_users, plain(views), list(plain(grants)), str(shape))
+
+
+def values_server(server, views, internal):
+    return _from_views("values_server", _values_server, plain(server), plain(views), str(internal))
 
 
 class FilterModule:
     def filters(self):
-        return {"fleet_part": fleet_part, "scrape_secrets": scrape_secrets, "values_users": values_users}
+        return {"fleet_part": fleet_part, "scrape_secrets": scrape_secrets, "values_users": values_users,
+                "values_server": values_server}

@@ -89,6 +89,53 @@ options:
         a missing key is an error.
     type: bool
     default: true
+  server:
+    description:
+      - Also wires the prometheus chart's server to the web config whose C(basic_auth_users) O(key_path) holds
+        (usually with O(shape=map)), in the same write; without it the pod would never become ready, as
+        Prometheus then asks its own probes for a password.
+      - Sets C(extraArgs."web.config.file") under O(server.key_path) (other flags kept) and the C(Authorization)
+        header of C(probeHeaders) to HTTP basic auth with O(server.probe_username) (other headers kept), and, with
+        O(server.scrape_configs_key_path), the C(basic_auth) of the chart's self-scrape job.
+      - The probe user must be one of the file's users after the change.
+    type: dict
+    suboptions:
+      key_path:
+        description: The keys leading to the chart's server values, for example V([prometheus, server]).
+        type: list
+        elements: str
+        required: true
+      web_config_file:
+        description: Where the chart mounts the C(web.yml) of its C(serverFiles).
+        type: str
+        default: /etc/config/web.yml
+      probe_username:
+        description:
+          - The user the probes and the self-scrape authenticate as (the cluster's internal credential).
+        type: str
+        required: true
+      probe_username_label:
+        description:
+          - How results and diffs show O(server.probe_username); when given, the name itself is masked in
+            everything the module returns.
+        type: str
+      probe_password:
+        description: Its password.
+        type: str
+        required: true
+      scrape_configs_key_path:
+        description:
+          - The keys leading to the C(scrape_configs) list of the chart's C(prometheus.yml), for example
+            V([prometheus, serverFiles, prometheus.yml, scrape_configs]). Its job O(server.self_scrape_job) gets
+            C(basic_auth) with the probe user.
+          - The job must already be in the file (copy it from the chart's values), as a list in a values file
+            replaces the chart's whole list, so the module never adds one.
+        type: list
+        elements: str
+      self_scrape_job:
+        description: The C(job_name) of the chart's self-scrape job.
+        type: str
+        default: prometheus
   identity:
     description:
       - The operator identity that decrypts a sops file (C(key.txt) from C(age-keygen), or an unencrypted SSH
@@ -145,6 +192,26 @@ EXAMPLES = r"""
         password: "{{ team_a_password }}"
   delegate_to: localhost
 
+- name: The prometheus chart's own web config, its server flag, probe header and self-scrape job wired to it
+  promaccess.core.helm_values_users:
+    path: ~/infrastructure/config/clusters/example/enc-prometheus.secret.values.yaml
+    identity: ~/.config/promaccess/key.txt
+    key_path: [prometheus, serverFiles, web.yml, basic_auth_users]
+    shape: map
+    users:
+      - name: "{{ internal.username }}"
+        label: internal.example (current)
+        password: "{{ internal.password }}"
+      - name: team-a
+        password: "{{ team_a_password }}"
+    server:
+      key_path: [prometheus, server]
+      probe_username: "{{ internal.username }}"
+      probe_username_label: internal.example (current)
+      probe_password: "{{ internal.password }}"
+      scrape_configs_key_path: [prometheus, serverFiles, prometheus.yml, scrape_configs]
+  delegate_to: localhost
+
 - name: Only the listed users in a chart's htpasswd string, keeping its first user
   promaccess.core.helm_values_users:
     path: values.yaml
@@ -199,6 +266,11 @@ users_changed:
   type: list
   elements: str
   sample: []
+server_changed:
+  description: Whether the server's wiring (O(server)) changed, or would in check mode.
+  returned: success
+  type: bool
+  sample: false
 hash_operations:
   description: How many password hashes were computed (always 0 for V(list)).
   returned: success
@@ -225,6 +297,18 @@ def main():
         shape=dict(type="str", required=True, choices=["list", "map", "htpasswd"]),
         reserved=dict(type="int"),
         create_key=dict(type="bool", default=True),
+        server=dict(
+            type="dict",
+            options=dict(
+                key_path=dict(type="list", elements="str", required=True, no_log=False),
+                web_config_file=dict(type="str", default="/etc/config/web.yml"),
+                probe_username=dict(type="str", required=True),
+                probe_username_label=dict(type="str"),
+                probe_password=dict(type="str", required=True, no_log=True),
+                scrape_configs_key_path=dict(type="list", elements="str", no_log=False),
+                self_scrape_job=dict(type="str", default="prometheus"),
+            ),
+        ),
     )
     argument_spec.update(user_set_spec())
     argument_spec.update(sops_file_spec())

@@ -124,6 +124,8 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_values_key_path": ([], "list"),
     "promaccess_k8s_values_shape": ("list", "str"),
     "promaccess_k8s_values_reserved": (None, "int"),
+    # the prometheus chart's server wired to the web.yml of the values (helm_values_users' server option)
+    "promaccess_k8s_values_server": ({}, "dict"),
     "promaccess_k8s_helm_release": ("", "str"),
     "promaccess_k8s_helm_chart": ("", "str"),
     "promaccess_k8s_helm_chart_version": ("", "str"),
@@ -358,6 +360,7 @@ def _check_delivery(cluster: str, s: dict) -> None:
                         % (cluster, ", ".join(VALUES_SHAPES), s["promaccess_k8s_values_shape"]))
     if s["promaccess_k8s_values_reserved"] is not None and s["promaccess_k8s_values_reserved"] < 0:
         raise PlanError("%s: promaccess_k8s_values_reserved must be 0 or more" % cluster)
+    _check_values_server(cluster, s["promaccess_k8s_values_server"])
     if bool(s["promaccess_k8s_helm_release"]) != bool(s["promaccess_k8s_helm_chart"]):
         raise PlanError("%s: helm upgrade needs both promaccess_k8s_helm_release and promaccess_k8s_helm_chart "
                         "(neither: the values file is only written, for a later helm upgrade or a GitOps sync)"
@@ -373,6 +376,40 @@ def _check_delivery(cluster: str, s: dict) -> None:
     chart = s["promaccess_k8s_helm_chart"]
     if chart.startswith((".", "~", "/")):  # a local chart folder (else a repo/chart reference or an OCI URL)
         s["promaccess_k8s_helm_chart"] = _abspath(chart)
+
+
+VALUES_SERVER_KEYS = ("key_path", "web_config_file", "scrape_configs_key_path", "self_scrape_job")
+
+
+def _check_values_server(cluster: str, server: dict) -> None:
+    """promaccess_k8s_values_server: the keys of helm_values_users' server option the inventory gives (the probe
+    user is the cluster's internal credential, never given here)."""
+    if not server:
+        return
+    unknown = sorted(set(server) - set(VALUES_SERVER_KEYS))
+    if unknown:
+        raise PlanError("%s: promaccess_k8s_values_server takes %s (unknown: %s; the probe user is always the "
+                        "cluster's internal credential)" % (cluster, ", ".join(VALUES_SERVER_KEYS), ", ".join(unknown)))
+    for name in ("key_path", "scrape_configs_key_path"):
+        keys = server.get(name)
+        if (name == "key_path" or keys is not None) and not (
+                isinstance(keys, list) and keys and all(isinstance(k, str) and k for k in keys)):
+            raise PlanError("%s: promaccess_k8s_values_server.%s must list keys, for example %s" % (
+                cluster, name, "[prometheus, server]" if name == "key_path"
+                else "[prometheus, serverFiles, prometheus.yml, scrape_configs]"))
+
+
+def values_server(server: dict, views: dict, internal: str):
+    """The server option of helm_values_users for a cluster, with secrets (only for no_log tasks): the inventory's
+    promaccess_k8s_values_server with the cluster's internal credential as the probe user, or None when the
+    cluster wires no server. The probes and the self-scrape check against the web.yml of the same values file,
+    written by the same helm upgrade: like the self-scrape job of a VM, they send the newest present credential
+    (``consumer``)."""
+    if not server:
+        return None
+    cred = views[internal]["consumer"]
+    return dict(server, probe_username=cred["username"], probe_password=cred["password"],
+                probe_username_label="%s (%s)" % (internal, cred["role"]))
 
 
 def _abspath(path: str) -> str:
@@ -709,6 +746,30 @@ def host_part(plan: dict, host: str, part: str = "hosts") -> dict:
         out["scrape"] = dict(scrape, checks=[
             c for v in scrape["verify"] for c in _expand_checks(plan, v["grants"], {"secret": v["secret"], "url": v["url"]})
         ])
+        out["scrape_targets"] = scrape_audit_targets(compact, revoked)
+    return out
+
+
+def scrape_audit_targets(compact: dict, revoked) -> list[dict]:
+    """What access_report audits of a cluster's scrape credentials (k8s_scrape_access_info), as report targets:
+    each ServiceMonitor that sends a grant's credential (target ``scrape``: one credential at a time, ``single``),
+    and each token Secret of a scrape target with the grants it accepts (target ``tokens``; revoked grants are
+    expected absent there as everywhere, so they are not listed)."""
+    namespace = compact["settings"]["promaccess_k8s_namespace"]
+    out = []
+    for item in compact["scrape"]["auth"]:
+        if item.get("grant") is None:
+            continue  # a credential given inline: not the store's, nothing to compare
+        ns = item.get("namespace") or namespace
+        out.append({"target": "scrape", "format": "service_monitor", "namespace": ns, "name": item["service_monitor"],
+                    "location": "%s/%s" % (ns, item["service_monitor"]), "grants": [item["grant"]], "single": True,
+                    "auth_type": item.get("auth_type") or "bearer", "endpoint_ports": item.get("endpoint_ports") or [],
+                    "endpoint_indexes": item.get("endpoint_indexes") or []})
+    for item in compact["scrape"]["tokens"]:
+        ns = item.get("namespace") or namespace
+        out.append({"target": "tokens", "format": "token_secret", "namespace": ns, "name": item["name"],
+                    "location": "%s/%s" % (ns, item["name"]), "grants": [g for g in item["grants"] if g not in revoked],
+                    "key": item.get("key") or "tokens", "token_format": item.get("format") or "lines"})
     return out
 
 
@@ -798,6 +859,8 @@ def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
                 continue
             result = checks.get(host)
             targets = target_grants(plan, host_plan)
+            if kind == "cluster":
+                targets += scrape_audit_targets(host_plan, list(plan.get("revoked") or []))
             out.append({"host": host, "kind": kind,
                         "plan": {"kind": kind, "targets": targets} if result is not None else None,
                         "checks": result})

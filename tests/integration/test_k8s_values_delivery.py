@@ -22,27 +22,20 @@ What must hold:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from _credentials import age_decrypt, recap, wrong_password
+from _credentials import recap, wrong_password
+from _gitops import Checkout
 from _ingress_backend import Grantee, PrometheusBehindIngress, status
 from controlplane.controlplane import binaries
 from promaccess_k8s_role_helpers import ClusterSession
 
-from ansible_collections.promaccess.core.plugins.module_utils._store import age
-from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
-
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 NS = "valuesdelivery"
 CHART = REPO / "tests" / "charts" / "support"
 KEY_PATH = ["prometheusIngressAuthSecret", "users"]
@@ -57,105 +50,45 @@ def _pwgen() -> str:
 def test_values_delivery_through_helm_and_the_ingress(tmp_path, sops_on_path):
     tmp = tmp_path
     helm = str(binaries(["helm"])["helm"])
-    for who in ("operator", "team-a"):
-        subprocess.run(["age-keygen", "-o", str(tmp / ("%s-key.txt" % who))], capture_output=True, check=True)
-    operator_key, team_a_key = tmp / "operator-key.txt", tmp / "team-a-key.txt"
-    operator_public, recipient = (
-        subprocess.run(["age-keygen", "-y", str(k)], capture_output=True, text=True, check=True).stdout.strip()
-        for k in (operator_key, team_a_key))
-    sops_env = dict(os.environ, SOPS_AGE_KEY_FILE=str(operator_key), SOPS_DISABLE_VERSION_CHECK="1")
-
-    def sops(*args):
-        proc = subprocess.run([sops_on_path, *args], env=sops_env, capture_output=True, text=True, cwd=repo,
-                              check=False)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+    checkout = Checkout(tmp, sops_on_path, helm)
+    play, internal, handed_off = checkout.play, checkout.internal, checkout.handed_off
 
     # -- the operator's checkout of the infrastructure repository, as 2i2c keeps it ------------------------------
-    repo = tmp / "infrastructure"
-    cluster_dir = repo / "config" / "clusters" / "example"
-    cluster_dir.mkdir(parents=True)
-    (repo / ".sops.yaml").write_text(yaml.safe_dump(
-        {"creation_rules": [{"path_regex": r".*/enc-[^/]*\.secret\.values\.yaml$", "age": operator_public}]}))
     reserved = {"username": _pwgen(), "password": _pwgen()}  # 2i2c's central Grafana's entry
-    secret_values = cluster_dir / "enc-support.secret.values.yaml"
-    secret_values.write_text(yaml.safe_dump({"prometheusIngressAuthSecret": {"users": [reserved]}}))
-    sops("encrypt", "-i", str(secret_values))
-    plain_values = cluster_dir / "support.values.yaml"
+    secret_values = checkout.secret_values("enc-support.secret.values.yaml",
+                                           {"prometheusIngressAuthSecret": {"users": [reserved]}})
+    plain_values = checkout.cluster_dir / "support.values.yaml"
 
     with ClusterSession(namespaces=[NS]) as k8s, \
             PrometheusBehindIngress(k8s, NS, tmp, ingress=False) as backend:
         plain_values.write_text(
             "# the support chart's settings of this cluster (not secret)\n"
             "prometheusIngress:\n  path: %s\n" % backend.prefix)
-        kubeconfig = k8s.write_kubeconfig(tmp / "kubeconfig", context="example")
+        checkout.connect(k8s, NS)
         api = backend.url + "api/v1/status/buildinfo"
 
         # -- the cluster as it runs before the collection: the chart with its reserved user -----------------------
-        decrypted = tmp / "first-install-values.yaml"  # the test's own set-up; the collection writes no such file
-        decrypted.write_text(sops("decrypt", str(secret_values)))
-        install = subprocess.run(
-            [helm, "upgrade", "--install", "support", str(CHART), "--namespace", NS, "--kubeconfig", kubeconfig,
-             "--kube-context", "example", "-f", str(plain_values), "-f", str(decrypted)],
-            capture_output=True, text=True, check=False)
-        decrypted.unlink()
-        assert install.returncode == 0, install.stderr
+        checkout.first_install("support", CHART, plain_values, secret_values)
         _wait_status(api, 401)
         _wait_status(api, 200, reserved["username"], reserved["password"])
 
-        inventory = {"all": {
-            "vars": {
-                "ansible_python_interpreter": sys.executable,
-                "promaccess_credential_store": str(tmp / "credentials.yml.age"),
-                "promaccess_age_identity": str(operator_key),
-                "promaccess_handoff_dir": str(tmp / "handoff"),
-                "promaccess_grants": [{"name": "team-a", "contact": "Team A", "recipients": [recipient]}],
-            },
-            "children": {"k8s_clusters": {"hosts": {"example": {
-                "ansible_connection": "local",
-                "promaccess_k8s_kubeconfig": kubeconfig,
-                "promaccess_k8s_context": "example",
-                "promaccess_k8s_namespace": NS,
-                "promaccess_k8s_secret_name": "prometheus-ingress-auth-basic",
-                "promaccess_k8s_external_url": "https://prometheus.example.2i2c.cloud/",
-                "promaccess_k8s_verify_url": backend.url,
-                "promaccess_k8s_delivery": "values",
-                # relative: from the folder ansible-playbook runs in, the checkout
-                "promaccess_k8s_values_file": "config/clusters/example/enc-support.secret.values.yaml",
-                "promaccess_k8s_values_key_path": KEY_PATH,
-                "promaccess_k8s_helm_release": "support",
-                "promaccess_k8s_helm_chart": str(CHART),
-                "promaccess_k8s_helm_values_files": ["config/clusters/example/support.values.yaml"],
-                "promaccess_k8s_helm_binary": helm,
-            }}}},
-        }}
-        (tmp / "inventory.yml").write_text(yaml.safe_dump(inventory))
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-                   ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"))
-
-        def play(name, *extra, ok=True):
-            proc = subprocess.run(
-                [str(BIN / "ansible-playbook"), "-i", str(tmp / "inventory.yml"), "promaccess.core." + name, *extra],
-                env=env, capture_output=True, text=True, timeout=900, check=False, cwd=str(repo))
-            assert (proc.returncode == 0) is ok, proc.stdout[-8000:] + proc.stderr[-3000:]
-            return proc
+        checkout.write_inventory({
+            "promaccess_k8s_secret_name": "prometheus-ingress-auth-basic",
+            "promaccess_k8s_external_url": "https://prometheus.example.2i2c.cloud/",
+            "promaccess_k8s_verify_url": backend.url,
+            # relative: from the folder ansible-playbook runs in, the checkout
+            "promaccess_k8s_values_file": "config/clusters/example/enc-support.secret.values.yaml",
+            "promaccess_k8s_values_key_path": KEY_PATH,
+            "promaccess_k8s_helm_release": "support",
+            "promaccess_k8s_helm_chart": str(CHART),
+            "promaccess_k8s_helm_values_files": ["config/clusters/example/support.values.yaml"],
+        })
 
         def users():
-            return yaml.safe_load(sops("decrypt", str(secret_values)))["prometheusIngressAuthSecret"]["users"]
-
-        def internal():
-            ids = age.read_identities(str(operator_key))
-            grants = CredentialStore(str(tmp / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
-            return grants["internal.example"]
-
-        def handed_off():
-            return age_decrypt(team_a_key, tmp / "handoff" / "team-a" / "credentials.txt.age")
+            return checkout.decrypted(secret_values)["prometheusIngressAuthSecret"]["users"]
 
         def revision():
-            out = subprocess.run([helm, "history", "support", "-n", NS, "--kubeconfig", kubeconfig,
-                                  "--kube-context", "example", "-o", "json"],
-                                 capture_output=True, text=True, check=True).stdout
-            return max(r["revision"] for r in json.loads(out))
+            return checkout.revision("support")
 
         outputs = []
 
@@ -175,7 +108,7 @@ def test_values_delivery_through_helm_and_the_ingress(tmp_path, sops_on_path):
         assert [u["username"] for u in listed[1:]] == [internal()["username"], grant["username"]]
         assert {u["password"] for u in listed[1:]} == {internal()["password"], grant["password"]}
         raw = secret_values.read_bytes()
-        assert b"sops:" in raw and operator_public.encode() in raw and grant["password"].encode() not in raw
+        assert b"sops:" in raw and checkout.operator_public.encode() in raw and grant["password"].encode() not in raw
         secret = k8s.get_object("secrets", NS, "prometheus-ingress-auth-basic")
         assert secret["metadata"]["annotations"]["meta.helm.sh/release-name"] == "support"
         assert revision() == 2

@@ -36,6 +36,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.users impo
     Outcome,
     UserError,
     describe_users,
+    hide_labelled_name,
     hide_labelled_names,
     normalise_wanted,
     reconcile,
@@ -50,6 +51,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.yaml impor
     load_round_trip,
     yaml,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._helm.prometheus_server import ServerError, wire_server
 from ansible_collections.promaccess.core.plugins.module_utils._store.sops import (
     Sops,
     SopsError,
@@ -264,6 +266,9 @@ def run(module, runner=None) -> dict:
     """
     labels = hide_labelled_names(module)
     params = module.params
+    server = params.get("server")
+    if server:
+        hide_labelled_name(module, server.get("probe_username"), server.get("probe_username_label"))
     if YAML_IMPORT_ERROR is not None or RUAMEL_IMPORT_ERROR is not None:
         raise ValuesError("helm_values_users needs the 'PyYAML' and 'ruamel.yaml' Python packages")
     path, shape, keys, reserved, policy = _check_options(params)
@@ -322,25 +327,55 @@ def run(module, runner=None) -> dict:
         new_value, outcome, before, after = plan_htpasswd(value, params["users"], reserved, params["exclusive"],
                                                           policy, labels, where, literal)
 
-    result = dict(changed=outcome.changed, path=path, key_path=list(keys), shape=shape,
+    if outcome.changed:
+        if isinstance(value, list):
+            value[:] = new_value  # the same sequence: its comments stay
+        elif new_value is not value:
+            holder[keys[-1]] = new_value
+    targets = [keys] if outcome.changed else []
+    moved = []
+    if server:
+        _probe_user_present(server, shape, new_value, where)
+        try:
+            moved, server_before, server_after = wire_server(document, server, "values file %s" % path, mapping_type,
+                                                             params.get("create_key", True))
+        except ServerError as exc:
+            raise ValuesError(str(exc)) from None
+        targets.extend(moved)
+        before += "".join("server %s" % line for line in server_before)
+        after += "".join("server %s" % line for line in server_after)
+    changed = bool(targets)
+    result = dict(changed=changed, path=path, key_path=list(keys), shape=shape,
                   encrypted=metadata is not None, hash_operations=policy.hash_operations,
-                  verify_operations=policy.verify_operations, **outcome.as_result(labels))
+                  verify_operations=policy.verify_operations, server_changed=bool(moved),
+                  **outcome.as_result(labels))
     if getattr(module, "_diff", False):
         header = "%s: %s" % (path, _key_path_text(keys))
         result["diff"] = dict(before=before, after=after, before_header=header, after_header=header)
-    if not outcome.changed or module.check_mode:
+    if not changed or module.check_mode:
         return result
 
-    if isinstance(value, list):
-        value[:] = new_value  # the same sequence: its comments stay
-    elif new_value is not value:
-        holder[keys[-1]] = new_value
     expected = _plain_copy(document)
     if sops is not None:
-        _write_sops(sops, path, raw, keys, expected, metadata)
+        _write_sops(sops, path, raw, targets, expected, metadata)
     else:
         _write_plain(path, dump_round_trip(document, dumper), expected)
     return result
+
+
+def _probe_user_present(server: dict, shape: str, users, where: str) -> None:
+    """The probes and the self-scrape authenticate as the probe user: it must be among the file's users after
+    the change, or the pod would never become ready."""
+    name = server["probe_username"]
+    if shape == "list":
+        names = {e.get("username") for e in users or [] if isinstance(e, dict)}
+    elif shape == "map":
+        names = set(users or {})
+    else:
+        names = set(parse_htpasswd(users or "", where))
+    if name not in names:
+        raise ValuesError("%s: the probe user %s is not one of the file's users, so the probes would get 401"
+                          % (where, server.get("probe_username_label") or "given in server"))
 
 
 def _sops(params, runner, path: str) -> Sops:
@@ -366,23 +401,35 @@ def _sops_call(call, metadata):
         raise ValuesError(message) from None
 
 
-def _write_sops(sops: Sops, path: str, raw: bytes, keys, expected, metadata) -> None:
-    """Only the changed key path, by ``sops set``; a list through the mapping that holds it, as sops sets no list
-    as a whole, and counts the comments of a list among its items (an item index would miss)."""
-    if any('"' in key or "\\" in key for key in keys):
-        raise ValuesError("values file %s: a key of key_path holds '\"' or '\\', which sops cannot address" % path)
-    target = keys
-    value = expected
-    for key in keys:
-        value = value[key]
-    if isinstance(value, list):
-        if len(keys) < 2:
-            raise ValuesError("values file %s: sops cannot write a list at the top level of a file" % path)
-        target = keys[:-1]
+def _sops_targets(path: str, targets, expected) -> list:
+    """The key paths to ``sops set``: a list through the mapping that holds it, as sops sets no list as a whole and
+    counts the comments of a list among its items (an item index would miss); a path inside another dropped."""
+    resolved = []
+    for keys in targets:
+        if any('"' in key or "\\" in key for key in keys):
+            raise ValuesError("values file %s: a key of %s holds '\"' or '\\', which sops cannot address"
+                              % (path, _key_path_text(keys)))
+        value = expected
+        for key in keys:
+            value = value[key]
+        if isinstance(value, list):
+            if len(keys) < 2:
+                raise ValuesError("values file %s: sops cannot write a list at the top level of a file" % path)
+            keys = keys[:-1]
+        if list(keys) not in resolved:
+            resolved.append(list(keys))
+    return [keys for keys in resolved
+            if not any(other != keys and keys[:len(other)] == other for other in resolved)]
+
+
+def _write_sops(sops: Sops, path: str, raw: bytes, targets, expected, metadata) -> None:
+    """Only the changed key paths, by ``sops set`` (see _sops_targets)."""
+    changes = []
+    for target in _sops_targets(path, targets, expected):
         value = expected
         for key in target:
             value = value[key]
-    changes = [(index_of(target), json.dumps(value).encode("utf-8"))]
+        changes.append((index_of(target), json.dumps(value).encode("utf-8")))
 
     def check(staged):
         plaintext = _sops_call(lambda: sops.decrypt(staged, "the new values file %s" % path), metadata)

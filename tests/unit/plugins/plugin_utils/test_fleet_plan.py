@@ -212,6 +212,12 @@ def test_bad_host_settings(given, msg):
         (dict(VALUES, promaccess_k8s_values_reserved=-1), "promaccess_k8s_values_reserved must be 0 or more"),
         (dict(VALUES, promaccess_k8s_helm_release="support"), "needs both promaccess_k8s_helm_release and"),
         (dict(VALUES, promaccess_k8s_helm_chart="./support"), "needs both promaccess_k8s_helm_release and"),
+        (dict(VALUES, promaccess_k8s_values_server={"key_path": "prometheus.server"}),
+         r"promaccess_k8s_values_server.key_path must list keys"),
+        (dict(VALUES, promaccess_k8s_values_server={"key_path": ["prometheus", "server"], "probe_password": "x"}),
+         r"unknown: probe_password; the probe user is always the cluster's internal credential"),
+        (dict(VALUES, promaccess_k8s_values_server={"key_path": ["s"], "scrape_configs_key_path": []}),
+         r"promaccess_k8s_values_server.scrape_configs_key_path must list keys"),
     ],
 )
 def test_bad_cluster_settings(given, msg):
@@ -358,6 +364,27 @@ def test_revoked_grant_leaves_every_token_secret_and_no_service_monitor_may_send
     bad = dict(SCRAPE, promaccess_k8s_scrape_auth=[{"service_monitor": "sm", "grant": "gone"}])
     with pytest.raises(PlanError, match="revoked: gone"):
         fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": bad}, views=v, revoked=["gone"])
+
+
+def test_the_report_audits_each_service_monitor_of_a_grant_and_each_token_secret():
+    given = dict(SCRAPE, promaccess_k8s_scrape_tokens=[
+        {"name": "tok", "namespace": "apps", "grants": ["s"], "format": "static_csv", "key": "csv"}])
+    plan = compact([grant("s", auth="scrape")], hosts={}, clusters={"c1": given}, revoked=["gone"])
+    expanded = fp.host_part(plan, "c1", "clusters")["scrape_targets"]
+    assert expanded == [
+        {"target": "scrape", "format": "service_monitor", "namespace": "monitoring", "name": "sm",
+         "location": "monitoring/sm", "grants": ["s"], "single": True, "auth_type": "bearer", "endpoint_ports": [],
+         "endpoint_indexes": []},
+        # "raw" sends a token given inline, not the store's: nothing to compare
+        {"target": "scrape", "format": "service_monitor", "namespace": "monitoring", "name": "web",
+         "location": "monitoring/web", "grants": ["internal.c1"], "single": True, "auth_type": "basic",
+         "endpoint_ports": [], "endpoint_indexes": []},
+        # the revoked grant the Secret must no longer hold is not planned, so the report expects it absent
+        {"target": "tokens", "format": "token_secret", "namespace": "apps", "name": "tok", "location": "apps/tok",
+         "grants": ["s"], "key": "csv", "token_format": "static_csv"},
+    ]
+    (cluster,) = fp.report_hosts(plan, {"c1": {"results": []}})
+    assert [t["target"] for t in cluster["plan"]["targets"]] == ["secret", "scrape", "scrape", "tokens"]
 
 
 # -- rotate and revoke requests ---------------------------------------------------------------------------------------
@@ -544,6 +571,17 @@ def test_values_users_plain_passwords_for_the_list_shape_hashes_otherwise(phase)
     assert [u["state"] for u in listed if u["label"].startswith("gone")] == ["absent"]
     if phase == "revoking":
         assert {u["label"]: u["state"] for u in listed}["b (retired)"] == "absent"
+
+
+@pytest.mark.parametrize("phase, role", [(None, "current"), ("minted", "pending"), ("revoking", "current")])
+def test_values_server_probes_with_the_newest_present_internal_credential(phase, role):
+    v = views(internal=record(phase))
+    server = {"key_path": ["prometheus", "server"], "self_scrape_job": "prometheus"}
+    wired = fp.values_server(server, v, "internal.c1")
+    expected = [c for c in v["internal.c1"]["present"] if c["role"] == role][-1]
+    assert wired == dict(server, probe_username=expected["username"], probe_password=expected["password"],
+                         probe_username_label="internal.c1 (%s)" % role)
+    assert fp.values_server({}, v, "internal.c1") is None
 
 
 def test_scrape_pools_are_the_operators_unless_an_entry_names_its_own():

@@ -3,6 +3,7 @@ and real age keys; hashes checked with Apache's ``htpasswd -vb``."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 
@@ -342,3 +343,117 @@ def test_sops_errors_leave_the_file_byte_identical(tmp_path, sops_binary, sops_v
     with pytest.raises(ValuesError, match=r"sops refused values file .*enc-support"):
         apply(path, runner=sops_run, identity=str(key), **kwargs)
     assert state(path) == before
+
+
+# -- the prometheus chart's server (option server) ------------------------------------------------------------------
+PROMETHEUS_CHART = """\
+prometheus:
+  server:
+    extraArgs:
+      storage.tsdb.retention.time: 30d  # kept
+    probeHeaders:
+      - name: X-Scope
+        value: monitoring
+  serverFiles:
+    web.yml:
+      basic_auth_users: {}
+    prometheus.yml:
+      scrape_configs:
+        # the chart's self-scrape job, copied here
+        - job_name: prometheus
+          static_configs:
+            - targets: [localhost:9090]
+        - job_name: other
+          static_configs:
+            - targets: [other:80]
+"""
+WEB_USERS = ["prometheus", "serverFiles", "web.yml", "basic_auth_users"]
+SCRAPE = ["prometheus", "serverFiles", "prometheus.yml", "scrape_configs"]
+
+
+def _server(password="probe-pw", **extra):
+    return dict(dict(key_path=["prometheus", "server"], web_config_file="/etc/config/web.yml",
+                     probe_username="probe-user", probe_username_label="internal.example (current)",
+                     probe_password=password, scrape_configs_key_path=SCRAPE, self_scrape_job="prometheus"), **extra)
+
+
+def test_server_wiring_sets_the_flag_the_probe_header_and_the_self_scrape(tmp_path):
+    path = tmp_path / "values.yaml"
+    path.write_text(PROMETHEUS_CHART)
+    users = [{"name": "probe-user", "label": "internal.example (current)", "password": "probe-pw"}]
+    module = FakeModule(path=str(path), key_path=WEB_USERS, shape="map", users=users, server=_server())
+    result = run(module, None)
+    assert result["changed"] and result["server_changed"]
+    assert "probe-user" in module.no_log_values  # the labelled probe user is masked in what the module returns
+    text = path.read_text()
+    assert "# kept" in text and "# the chart's self-scrape job, copied here" in text
+    server = yaml.safe_load(text)["prometheus"]
+    assert server["server"]["extraArgs"] == {"storage.tsdb.retention.time": "30d",
+                                             "web.config.file": "/etc/config/web.yml"}
+    header = "Basic " + base64.b64encode(b"probe-user:probe-pw").decode()
+    assert server["server"]["probeHeaders"] == [{"name": "X-Scope", "value": "monitoring"},
+                                                {"name": "Authorization", "value": header}]
+    jobs = server["serverFiles"]["prometheus.yml"]["scrape_configs"]
+    assert jobs[0]["basic_auth"] == {"username": "probe-user", "password": "probe-pw"}
+    assert "basic_auth" not in jobs[1]
+    diff = result["diff"]["after"]
+    assert "server probe header Authorization: basic auth of internal.example (current)" in diff
+    assert "probe-pw" not in str(result) and header not in str(result)
+    # idempotent: nothing written
+    before = state(path)
+    again = run(FakeModule(path=str(path), key_path=WEB_USERS, shape="map", users=users, server=_server()), None)
+    assert not again["changed"] and not again["server_changed"] and state(path) == before
+    # a rotation of the probe user: the header and the job follow, in place
+    users = [{"name": "probe-user", "password": "new-pw"}]
+    rotated = run(FakeModule(path=str(path), key_path=WEB_USERS, shape="map", users=users,
+                             server=_server("new-pw")), None)
+    assert rotated["changed"] and rotated["server_changed"] and rotated["users_changed"] == ["probe-user"]
+    server = yaml.safe_load(path.read_text())["prometheus"]
+    assert server["server"]["probeHeaders"][1]["value"] == "Basic " + base64.b64encode(b"probe-user:new-pw").decode()
+    assert server["serverFiles"]["prometheus.yml"]["scrape_configs"][0]["basic_auth"]["password"] == "new-pw"
+
+
+@pytest.mark.parametrize("text, server, match", [
+    (PROMETHEUS_CHART, _server(self_scrape_job="self"), "no job named 'self'"),
+    (PROMETHEUS_CHART.replace("    probeHeaders:\n      - name: X-Scope\n        value: monitoring\n",
+                              "    probeHeaders: Authorization\n"), _server(), "is not a list of"),
+    (PROMETHEUS_CHART.replace("    extraArgs:\n      storage.tsdb.retention.time: 30d  # kept\n",
+                              "    extraArgs: [a]\n"), _server(), "is not a mapping of flags"),
+    (PROMETHEUS_CHART, _server(scrape_configs_key_path=["prometheus", "serverFiles", "prometheus.yml"]),
+     "must be the list of scrape configs"),
+    (PROMETHEUS_CHART, _server(probe_username="someone-else"), "is not one of the file's users"),
+])
+def test_server_wiring_bad_input_leaves_the_file_byte_identical(tmp_path, text, server, match):
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+    before = state(path)
+    users = [{"name": "probe-user", "password": "probe-pw"}]
+    with pytest.raises(ValuesError, match=match):
+        run(FakeModule(path=str(path), key_path=WEB_USERS, shape="map", users=users, server=server), None)
+    assert state(path) == before
+
+
+def test_sops_server_wiring_writes_only_what_moved(tmp_path, sops_binary):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    key = tmp_path / "key.txt"
+    public = _keygen(key)
+    (repo / ".sops.yaml").write_text(yaml.safe_dump({"creation_rules": [{"path_regex": r"\.yaml$", "age": public}]}))
+    path = repo / "enc-prometheus.secret.values.yaml"
+    path.write_text(PROMETHEUS_CHART)
+    assert _sops(sops_binary, key, "encrypt", "-i", str(path), cwd=repo).returncode == 0
+    users = [{"name": "probe-user", "password": "probe-pw"}, {"name": "team-a", "password": "pw-a"}]
+    kwargs = dict(key_path=WEB_USERS, shape="map", identity=str(key), sops_binary=sops_binary, users=users,
+                  server=_server())
+    assert apply(path, runner=sops_run, **kwargs)["server_changed"]
+    raw = path.read_text()
+    # sops encrypts values, not keys: basic_auth_users' names stay readable (docs/gitops.md says so)
+    assert "probe-pw" not in raw and "Basic " not in raw and "new-pw" not in raw
+    document = yaml.safe_load(_sops(sops_binary, key, "decrypt", str(path)).stdout)["prometheus"]
+    assert htpasswd_ok(tmp_path, "team-a", document["serverFiles"]["web.yml"]["basic_auth_users"]["team-a"], "pw-a")
+    assert document["server"]["probeHeaders"][-1]["name"] == "Authorization"
+    assert document["serverFiles"]["prometheus.yml"]["scrape_configs"][1] == {
+        "job_name": "other", "static_configs": [{"targets": ["other:80"]}]}
+    before = state(path)
+    again = apply(path, runner=sops_run, **kwargs)
+    assert not again["changed"] and state(path) == before
