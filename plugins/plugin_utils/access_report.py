@@ -128,7 +128,9 @@ class _Builder:
         return "present"
 
     def row(self, where: dict, grant: dict | None, grant_name: str, cred: dict | None, seen: dict | None,
-            planned: bool, inspected: bool) -> None:
+            planned: bool, inspected: bool, either: bool = False) -> None:
+        """One credential on one target. ``either``: the target holds one credential at a time (a ServiceMonitor)
+        and holds another of this grant's, mid-rotation: this one's absence is not drift."""
         role = (seen or {}).get("role") or (cred or {}).get("role")
         present = bool(seen and seen.get("present")) if inspected else None
         matches = (seen or {}).get("matches_store") if present else None
@@ -158,7 +160,7 @@ class _Builder:
         elif present:
             if matches is False:
                 drift = "hash_differs"
-        elif row["expected"] == "present":
+        elif row["expected"] == "present" and not (either and grant.get("phase")):
             drift = "missing"
         else:
             row["state"] = "pending"
@@ -211,9 +213,10 @@ class _Builder:
                 continue
             seen_list = by_grant.get(name)
             if seen_list:
+                either = bool(target.get("single")) and any(seen.get("present") for seen in seen_list)
                 for seen in seen_list:
                     cred = self.by_fingerprint.get(seen.get("fingerprint"), (None, None))[1]
-                    self.row(where, grant, name, cred, seen, True, inspected)
+                    self.row(where, grant, name, cred, seen, True, inspected, either)
             else:
                 for cred in grant["credentials"]:
                     self.row(where, grant, name, cred, None, True, inspected)

@@ -334,6 +334,12 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     _ok(play("access_report", "-e", json.dumps({"promaccess_report_dir": str(reports)})))
     report = (reports / "access-report.json").read_text()
     assert "exporter-scrape" in report and token not in report and internal["password"] not in report
+    # it audits what each ServiceMonitor sends and what the token Secret accepts, against the store
+    assert _scrape_rows(json.loads(report)) == {
+        ("scrape", APPS + "/exporter", "exporter-scrape", "current"): "ok",
+        ("scrape", NS + "/prometheus-self", "internal.k8s", "current"): "ok",
+        ("tokens", APPS + "/exporter-tokens", "exporter-scrape", "current"): "ok",
+    }
 
     scraper = _Scraper(k8s, fleet["target"].url)
     scraper.start()
@@ -355,6 +361,19 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
         assert new != token and accepted(k8s) == [token, new] and sent(k8s) == new
         pending_internal = store()["internal.k8s"]["rotation"]["pending"]
         assert secret_data(k8s, NS, "prometheus-self-scrape")["password"] == pending_internal["password"]
+        # the report mid-rotation: each ServiceMonitor sends the new credential (the old one's absence is pending,
+        # not drift), the target accepts both
+        _ok(play("access_report", "-e", json.dumps({"promaccess_report_dir": str(reports)})))
+        mid = json.loads((reports / "access-report.json").read_text())
+        assert _scrape_rows(mid) == {
+            ("scrape", APPS + "/exporter", "exporter-scrape", "current"): "pending",
+            ("scrape", APPS + "/exporter", "exporter-scrape", "pending"): "ok",
+            ("scrape", NS + "/prometheus-self", "internal.k8s", "current"): "pending",
+            ("scrape", NS + "/prometheus-self", "internal.k8s", "pending"): "ok",
+            ("tokens", APPS + "/exporter-tokens", "exporter-scrape", "current"): "ok",
+            ("tokens", APPS + "/exporter-tokens", "exporter-scrape", "pending"): "ok",
+        }
+        assert not [f for f in mid["findings"] if f["target"] in ("scrape", "tokens")], mid["findings"]
 
         # -- resume: the old token goes; the run checked it is refused ----------------------------------------
         checked = len(fleet["target"].seen)
@@ -383,3 +402,20 @@ def test_scrape_credentials_provisioned_rotated_and_revoked(fleet):
     _ok(play("revoke_access", *revoke, inventory_file="inventory-2.yml"))
     assert accepted(k8s) == [] and (new, 401) in fleet["target"].seen[checked:]
     assert store()["exporter-scrape"]["revocation_verified_at"] and "password" not in store()["exporter-scrape"]
+
+    # -- a hand edit of a ServiceMonitor's Secret is drift in the report ------------------------------------------
+    self_scrape = k8s.get_object("secrets", NS, "prometheus-self-scrape")
+    self_scrape["data"]["password"] = base64.b64encode(b"edited-by-hand").decode()
+    k8s.put_object("secrets", NS, self_scrape)
+    reports = fleet["tmp"] / "reports"
+    _ok(play("access_report", "-e", json.dumps({"promaccess_report_dir": str(reports)}),
+             inventory_file="inventory-2.yml"))
+    edited = json.loads((reports / "access-report.json").read_text())
+    assert sorted((f["location"], f["code"]) for f in edited["findings"] if f["target"] == "scrape") == [
+        (NS + "/prometheus-self", "missing"), (NS + "/prometheus-self", "unknown_entry")]
+
+
+def _scrape_rows(report) -> dict:
+    """The report's rows of the scrape targets: (target, location, grant, role) -> state."""
+    return {(r["target"], r["location"], r["grant"], r["role"]): r["state"]
+            for r in report["rows"] if r["target"] in ("scrape", "tokens")}

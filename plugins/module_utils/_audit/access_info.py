@@ -256,7 +256,7 @@ def users_of_secret(fmt, data: dict[str, str]) -> tuple[dict[str, str], int]:
     raise AccessInfoError("format %s cannot be inspected" % fmt.name)  # pragma: no cover - every format is above
 
 
-def _latest_write(metadata: dict) -> str | None:
+def latest_write(metadata: dict) -> str | None:
     times = [entry.get("time") for entry in metadata.get("managedFields") or [] if isinstance(entry, dict)]
     times = [t for t in times if isinstance(t, str)]
     return max(times) if times else metadata.get("creationTimestamp")
@@ -285,7 +285,7 @@ def inspect_secret(api, namespace: str, name: str, format_name: str) -> tuple[di
     metadata = secret.get("metadata") or {}
     facts.update(
         exists=True, type=secret.get("type") or "Opaque", created=metadata.get("creationTimestamp"),
-        updated=_latest_write(metadata), resource_version=metadata.get("resourceVersion"),
+        updated=latest_write(metadata), resource_version=metadata.get("resourceVersion"),
         last_applied_annotation=LAST_APPLIED in (metadata.get("annotations") or {}),
     )
     if facts["type"] != fmt.secret_type:

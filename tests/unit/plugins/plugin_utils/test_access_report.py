@@ -207,3 +207,26 @@ def test_drift_rows_say_what_is_wrong():
     assert report["findings"][0]["text"] == (
         "web1 nginx /etc/nginx/prometheus.htpasswd: internal (current) [%s] hash_differs: %s"
         % (fingerprint(NAMES["i"]), DRIFT["hash_differs"]))
+
+
+def test_a_service_monitor_holds_one_credential_of_a_rotating_grant():
+    """A ServiceMonitor sends one credential: mid-rotation, the other one's absence is pending, not drift; with
+    none of the grant's credentials, both are missing."""
+    scrape = {"target": "scrape", "format": "service_monitor", "namespace": "apps", "name": "exporter",
+              "grants": ["team-a"], "single": True}
+    sends_new = {"item": scrape, "secret": {"exists": True, "readable": True, "error": None}}
+    sends_new.update(audit_users({NAMES["a2"]: H["a2"]}, expected_users(["team-a"])))
+    report = build_report([{"host": "k8s", "kind": "cluster", "plan": {"targets": [scrape]},
+                            "checks": {"results": [sends_new]}}], GRANTS)
+    states = {(r["grant"], r["role"]): r["state"] for r in report["rows"] if r["grant"] == "team-a"}
+    assert states == {("team-a", "current"): "pending", ("team-a", "pending"): "ok"}
+    assert report["summary"]["drift"] == 0
+    sends_nothing = dict(sends_new)
+    sends_nothing.update(audit_users({}, expected_users(["team-a"])))
+    report = build_report([{"host": "k8s", "kind": "cluster", "plan": {"targets": [scrape]},
+                            "checks": {"results": [sends_nothing]}}], GRANTS)
+    assert codes(report) == [("k8s", "team-a", "current", "missing"), ("k8s", "team-a", "pending", "missing")]
+    # the same on a user file (not single): the pending one must be there
+    report = build_report([{"host": "k8s", "kind": "cluster", "plan": {"targets": [dict(scrape, single=False)]},
+                            "checks": {"results": [dict(sends_new, item=dict(scrape, single=False))]}}], GRANTS)
+    assert codes(report) == [("k8s", "team-a", "current", "missing")]
