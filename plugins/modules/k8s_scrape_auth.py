@@ -122,6 +122,17 @@ options:
       - Labels to set on the Secret. Labels not named here are kept.
     type: dict
     default: {}
+  wire_endpoints:
+    description:
+      - Whether to point the endpoints at the Secret (V(true)), or only to write the Secret (V(false)).
+      - V(false) is for a ServiceMonitor a chart renders from its values (the certctl chart's
+        C(monitoring.serviceMonitor.bearerTokenSecret)), which the next C(helm upgrade) would reset. The
+        ServiceMonitor is then only read; every selected endpoint must already reference the Secret and keys
+        (through C(authorization.credentials) or C(bearerTokenSecret) for a bearer token), else the module fails
+        before writing anything, naming the values to set. A rotation then changes the value in place at the same
+        key; Prometheus Operator follows the Secret. O(remove_keys) still applies.
+    type: bool
+    default: true
 notes:
   - The credentials need C(get), C(create) and C(update) on C(secrets), and C(get) and C(patch) on
     C(servicemonitors.monitoring.coreos.com), in the namespace.
@@ -279,6 +290,7 @@ def main():
         password=dict(type="str", no_log=True),
         remove_keys=dict(type="list", elements="str", default=[], no_log=False),
         secret_labels=dict(type="dict", default={}, no_log=False),
+        wire_endpoints=dict(type="bool", default=True),
     )
     argument_spec.update(connection_spec())
     argument_spec.update(write_spec())

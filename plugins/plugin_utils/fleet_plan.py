@@ -586,10 +586,14 @@ def plan_scrape(cluster: str, settings: dict, known: set, revoked: list[str], ow
     # Each ServiceMonitor's scrape pools, as the Prometheus Operator names them (serviceMonitor/<ns>/<name>/<i>),
     # unless the entry names its own scrape_pool: what the wait on Prometheus's targets API
     # (promaccess_k8s_scrape_targets_url) selects once it moved.
+    # With delivery values a chart renders the ServiceMonitors: the run writes only their Secrets (in place),
+    # and the chart's values carry the references (k8s_scrape_auth wire_endpoints), unless an entry says otherwise.
+    wire = settings["promaccess_k8s_delivery"] != "values"
     auth = []
     for item in settings["promaccess_k8s_scrape_auth"]:
         namespace = item.get("namespace") or settings["promaccess_k8s_namespace"]
-        auth.append(dict({"scrape_pool": "serviceMonitor/%s/%s/" % (namespace, item["service_monitor"])}, **item))
+        auth.append(dict({"scrape_pool": "serviceMonitor/%s/%s/" % (namespace, item["service_monitor"]),
+                          "wire_endpoints": wire}, **item))
     return {"auth": auth, "tokens": tokens, "verify": verify,
             "any": bool(settings["promaccess_k8s_scrape_auth"] or settings["promaccess_k8s_scrape_tokens"])}
 

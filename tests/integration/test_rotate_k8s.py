@@ -36,13 +36,13 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from _ingress_backend import free_port
+from _token_target import TokenTarget
 from promaccess_k8s_role_helpers import ClusterSession
 
 from ansible_collections.promaccess.core.plugins.module_utils._store import age
@@ -75,50 +75,6 @@ def sent(k8s) -> str | None:
     monitor = k8s.get_object("servicemonitors", APPS, "exporter")
     ref = (monitor["spec"]["endpoints"][0].get("authorization") or {}).get("credentials")
     return None if ref is None else secret_data(k8s, APPS, ref["name"]).get(ref["key"])
-
-
-class _Server:
-    def __init__(self, handler):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d/metrics" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
-def _token_target(k8s):
-    """A STAND-IN for an exporter: 200 for a bearer token listed in apps/exporter-tokens, else 401.
-
-    ``seen`` keeps (token, status) per request, so the test can tell which checks the playbooks made.
-    """
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            header = self.headers.get("Authorization", "")
-            ok = header.startswith("Bearer ") and header[7:] in accepted(k8s)
-            seen.append((header[7:] if header.startswith("Bearer ") else None, 200 if ok else 401))
-            body = b"up 1\n" if ok else b"unauthorized\n"
-            self.send_response(200 if ok else 401)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = _Server(Handler)
-    server.seen = seen
-    return server
 
 
 class _Scraper(threading.Thread):
@@ -231,7 +187,8 @@ def fleet(tmp_path_factory):
         subprocess.run(["age-keygen", "-o", str(tmp / ("%s-key.txt" % who))], capture_output=True, check=True)
     team_a = subprocess.run(["age-keygen", "-y", str(tmp / "team-a-key.txt")], capture_output=True, text=True,
                             check=True).stdout.strip()
-    with ClusterSession(namespaces=[NS, APPS]) as k8s, _token_target(k8s) as target:
+    # the exporter: a stand-in (tests/integration/_token_target.py) accepting the tokens of apps/exporter-tokens
+    with ClusterSession(namespaces=[NS, APPS]) as k8s, TokenTarget(lambda: accepted(k8s)) as target:
         k8s.put_object("servicemonitors", APPS, {
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
             "metadata": {"name": "exporter"},

@@ -175,6 +175,28 @@ class ScrapeAuthBackend(K8sBackend):
             keys[option] = value
         return chosen, name, keys
 
+    def check_references(self, monitor: dict, chosen: list[int], secret_name: str, keys: dict) -> None:
+        """With ``wire_endpoints: false`` (a chart renders the ServiceMonitor from its values), every selected
+        endpoint must already reference the Secret and keys this run writes; the message names the values to set."""
+        endpoints = (monitor.get("spec") or {}).get("endpoints") or []
+        wrong = []
+        for index in chosen:
+            ref = current_reference(endpoints[index], self.auth_type) or {}
+            if ref.get("name") != secret_name or any(ref.get(option) != key for option, key in keys.items()):
+                wrong.append(endpoint_label(endpoints[index], index))
+        if not wrong:
+            return
+        if self.auth_type == "bearer":
+            values = "bearerTokenSecret (or authorization.credentials): {name: %s, key: %s}" % (
+                secret_name, keys["secret_key"])
+        else:
+            values = "basicAuth: {username: {name: %s, key: %s}, password: {name: %s, key: %s}}" % (
+                secret_name, keys["username_key"], secret_name, keys["password_key"])
+        raise ScrapeAuthError(
+            "wire_endpoints is false, but %s of the ServiceMonitor do(es) not reference Secret %r with key(s) %s: "
+            "set %s in the chart's values for this ServiceMonitor's endpoint and run helm upgrade, then run again"
+            % (", ".join(wrong), secret_name, ", ".join(keys.values()), values))
+
     def secret_values(self, keys: dict) -> dict:
         """Key -> value to write (only what was given)."""
         if self.auth_type == "bearer":
@@ -200,6 +222,9 @@ class ScrapeAuthBackend(K8sBackend):
             )
         monitor = self.monitors.get_existing(self.namespace, self.monitor)
         chosen, secret_name, keys = self.resolve(monitor)
+        wire = self.params.get("wire_endpoints", True)
+        if not wire:
+            self.check_references(monitor, chosen, secret_name, keys)
         values = self.secret_values(keys)
         needed = set(keys.values())
         remove = list(self.params["remove_keys"])
@@ -276,9 +301,13 @@ class ScrapeAuthBackend(K8sBackend):
             return {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
                     "spec": {"endpoints": new_endpoints}}
 
-        sm_update = self.write(self.monitors, self.monitor, compute)
-        conflicts += sm_update["conflicts"]
-        monitor_changed = sm_update["patch"] is not None
+        if wire:
+            sm_update = self.write(self.monitors, self.monitor, compute)
+            conflicts += sm_update["conflicts"]
+            monitor_changed = sm_update["patch"] is not None
+        else:  # the chart renders the references (checked above): the ServiceMonitor is only read
+            report["endpoints"] = (monitor.get("spec") or {}).get("endpoints") or []
+            monitor_changed = False
 
         # 3. keys no endpoint of this ServiceMonitor references any more may go
         still = referenced_keys(report["endpoints"], secret_name)

@@ -347,8 +347,9 @@ def test_service_monitor_sends_the_newest_credential_every_target_accepts(phase,
     assert "p-" not in json.dumps(scrape)
     filled = fp.scrape_secrets(scrape, v)
     assert filled["auth"][0] == {"service_monitor": "sm", "token": "p-" + sends,
-                                 "scrape_pool": "serviceMonitor/monitoring/sm/"}
-    assert filled["auth"][1] == {"service_monitor": "raw", "token": "x", "scrape_pool": "serviceMonitor/monitoring/raw/"}
+                                 "scrape_pool": "serviceMonitor/monitoring/sm/", "wire_endpoints": True}
+    assert filled["auth"][1] == {"service_monitor": "raw", "token": "x", "scrape_pool": "serviceMonitor/monitoring/raw/",
+                                 "wire_endpoints": True}
     assert filled["auth"][2]["username"] == "u-cur" and filled["auth"][2]["auth_type"] == "basic"
     assert [(t["name"], t["state"]) for t in filled["tokens"][0]["tokens"]] == held
     assert "grants" not in filled["tokens"][0] and "verify_url" not in filled["tokens"][0]
@@ -364,6 +365,13 @@ def test_revoked_grant_leaves_every_token_secret_and_no_service_monitor_may_send
     bad = dict(SCRAPE, promaccess_k8s_scrape_auth=[{"service_monitor": "sm", "grant": "gone"}])
     with pytest.raises(PlanError, match="revoked: gone"):
         fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": bad}, views=v, revoked=["gone"])
+
+
+def test_with_delivery_values_the_chart_wires_the_service_monitors_unless_an_entry_says_otherwise():
+    given = dict(VALUES, promaccess_k8s_scrape_auth=[{"service_monitor": "sm", "grant": "s"},
+                                                     {"service_monitor": "own", "grant": "s", "wire_endpoints": True}])
+    auth = fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": given})["clusters"]["c1"]["scrape"]["auth"]
+    assert [a["wire_endpoints"] for a in auth] == [False, True]
 
 
 def test_the_report_audits_each_service_monitor_of_a_grant_and_each_token_secret():
@@ -508,7 +516,7 @@ def test_a_clusters_service_monitor_sends_its_own_internal_credential():
     filled = fp.scrape_secrets(plan["clusters"]["c1"]["scrape"], v)
     assert filled["auth"][2] == {"service_monitor": "web", "auth_type": "basic", "username": "u-c1",
                                  "username_label": "internal.c1", "password": "p-c1",
-                                 "scrape_pool": "serviceMonitor/monitoring/web/"}
+                                 "scrape_pool": "serviceMonitor/monitoring/web/", "wire_endpoints": True}
 
 
 @pytest.mark.parametrize(

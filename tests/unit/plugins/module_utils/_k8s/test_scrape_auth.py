@@ -245,3 +245,26 @@ def test_refuses_oauth2_endpoint_and_reports_rbac(k8s, base):
 def test_missing_service_monitor(base):
     with pytest.raises(ScrapeAuthError, match="ServiceMonitor 'certctl-server' not found"):
         run(dict(base, secret_name="s", token="t"))
+
+
+# -- wire_endpoints: false (a chart renders the ServiceMonitor) ----------------------------------------------------
+def test_without_wiring_only_the_secret_is_written_and_the_chart_reference_is_checked(k8s, base):
+    chart_endpoint = {"port": "https", "bearerTokenSecret": {"name": "certctl-prometheus-key", "key": "api-key"},
+                      "tlsConfig": {"insecureSkipVerify": True}}
+    k8s.put_object("servicemonitors", NS, service_monitor([chart_endpoint]))
+    before = k8s.get_object("servicemonitors", NS, SM)
+    params = dict(base, wire_endpoints=False, secret_name="certctl-prometheus-key", secret_key="api-key",
+                  token="t-1")
+    result = run(params)
+    assert result["changed"] and result["secret_changed"] and not result["service_monitor_changed"]
+    assert decode_data(k8s.get_object("secrets", NS, "certctl-prometheus-key")) == {"api-key": "t-1"}
+    # a rotation: the value moves in place; the ServiceMonitor is never written
+    assert run(dict(params, token="t-2"))["secret_values_changed"] == ["api-key"]
+    after = k8s.get_object("servicemonitors", NS, SM)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    # a chart whose values do not reference the Secret yet: refused before anything is written, naming the values
+    k8s.put_object("servicemonitors", NS, service_monitor([{"port": "https"}]))
+    with pytest.raises(ScrapeAuthError, match=r"port https of the ServiceMonitor do\(es\) not reference Secret "
+                                              r"'other' with key\(s\) api-key: set bearerTokenSecret"):
+        run(dict(params, secret_name="other"))
+    assert k8s.get_object("secrets", NS, "other") is None
