@@ -56,6 +56,14 @@ options:
     type: str
     required: true
     choices: [ingress_nginx_auth_file, ingress_nginx_auth_map, nginx_ingress_htpasswd, envoy_gateway, traefik, prometheus_web_config]
+  kind:
+    description:
+      - Where the users are. V(ConfigMap) is for a C(web.yml) a chart renders into a ConfigMap (the prometheus
+        chart's C(serverFiles), key C(web.yml)), with O(format=prometheus_web_config) only; RV(secret) then
+        describes the ConfigMap (RV(secret.type) V(ConfigMap)). Needs C(get) on C(configmaps).
+    type: str
+    default: Secret
+    choices: [Secret, ConfigMap]
   reserved:
     description:
       - How many entries at the head of the Secret belong to someone else (the reserved head of a Helm chart's
@@ -219,6 +227,7 @@ def main():
         fingerprint_key=fingerprint_key_spec(),
         reserved=dict(type="int", default=0),
         compare_hashes=dict(type="bool", default=True),
+        kind=dict(type="str", default="Secret", choices=["Secret", "ConfigMap"]),
     )
     argument_spec.update(connection_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -126,6 +126,9 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_values_reserved": (None, "int"),
     # the prometheus chart's server wired to the web.yml of the values (helm_values_users' server option)
     "promaccess_k8s_values_server": ({}, "dict"),
+    # what the chart renders the users into, for the access report: a Secret, or (the prometheus chart's
+    # serverFiles web.yml) a ConfigMap, named promaccess_k8s_secret_name
+    "promaccess_k8s_users_object": ("Secret", "str"),
     "promaccess_k8s_helm_release": ("", "str"),
     "promaccess_k8s_helm_chart": ("", "str"),
     "promaccess_k8s_helm_chart_version": ("", "str"),
@@ -347,6 +350,9 @@ def _check_delivery(cluster: str, s: dict) -> None:
     if delivery not in DELIVERIES:
         raise PlanError("%s: promaccess_k8s_delivery must be %s (got %r)" % (cluster, " or ".join(DELIVERIES), delivery))
     if delivery != "values":
+        if s["promaccess_k8s_users_object"] != "Secret":
+            raise PlanError("%s: promaccess_k8s_users_object %s is for a chart's rendering (delivery values); "
+                            "delivery direct writes a Secret" % (cluster, s["promaccess_k8s_users_object"]))
         return
     if not s["promaccess_k8s_values_file"]:
         raise PlanError("%s: promaccess_k8s_delivery values needs promaccess_k8s_values_file, the Helm values file "
@@ -361,6 +367,12 @@ def _check_delivery(cluster: str, s: dict) -> None:
     if s["promaccess_k8s_values_reserved"] is not None and s["promaccess_k8s_values_reserved"] < 0:
         raise PlanError("%s: promaccess_k8s_values_reserved must be 0 or more" % cluster)
     _check_values_server(cluster, s["promaccess_k8s_values_server"])
+    if s["promaccess_k8s_users_object"] not in ("Secret", "ConfigMap"):
+        raise PlanError("%s: promaccess_k8s_users_object must be Secret or ConfigMap (got %r)"
+                        % (cluster, s["promaccess_k8s_users_object"]))
+    if s["promaccess_k8s_users_object"] == "ConfigMap" and s["promaccess_k8s_secret_format"] != "prometheus_web_config":
+        raise PlanError("%s: promaccess_k8s_users_object ConfigMap (a chart's serverFiles web.yml) needs "
+                        "promaccess_k8s_secret_format prometheus_web_config" % cluster)
     if bool(s["promaccess_k8s_helm_release"]) != bool(s["promaccess_k8s_helm_chart"]):
         raise PlanError("%s: helm upgrade needs both promaccess_k8s_helm_release and promaccess_k8s_helm_chart "
                         "(neither: the values file is only written, for a later helm upgrade or a GitOps sync)"
@@ -481,6 +493,8 @@ def cluster_targets(settings: dict, grants_here: list[dict], internal: str) -> l
         reserved = settings["promaccess_k8s_values_reserved"]
         target["reserved"] = DEFAULT_RESERVED[shape] if reserved is None else reserved
         target["compare_hashes"] = shape != "list"
+        if settings["promaccess_k8s_users_object"] == "ConfigMap":
+            target["object"] = "ConfigMap"  # the prometheus chart's serverFiles: web.yml in its ConfigMap
     return [target]
 
 

@@ -10,7 +10,8 @@ exactly the flags, files and probe headers the chart rendered. What must hold:
 * provision: the values file stays encrypted; helm upgrade renders the flag, the header and the job's basic_auth;
   the new pod becomes ready only because its probes authenticate; through the ingress 401 anonymous and with a
   wrong password, 200 for the grantee and the internal credential; the self-scrape target is up;
-* a second run changes nothing: the file byte-identical, no new release revision;
+* a second run changes nothing: the file byte-identical, no new release revision; the access report reads the
+  web.yml the chart rendered into its ConfigMap and finds no drift;
 * rotating the cluster's internal credential moves the probe header and the self-scrape job with it: the new
   pod is ready with the new credential, the old one gets 401 at the end, the self-scrape stays up, and a grantee
   probing through the ingress is never refused;
@@ -204,6 +205,9 @@ def test_prometheus_chart_web_config_through_helm(tmp_path, sops_on_path):
 
         checkout.write_inventory({
             "promaccess_k8s_secret_format": "prometheus_web_config",
+            # what the access report reads: the web.yml the chart renders into its ConfigMap
+            "promaccess_k8s_users_object": "ConfigMap",
+            "promaccess_k8s_secret_name": RELEASE + "-server",
             "promaccess_k8s_external_url": "https://prometheus.example.org/",
             "promaccess_k8s_verify_url": url,
             "promaccess_k8s_values_file": "config/clusters/example/enc-prometheus.secret.values.yaml",
@@ -247,6 +251,14 @@ def test_prometheus_chart_web_config_through_helm(tmp_path, sops_on_path):
         again = play("provision_access")
         assert recap(again.stdout, "example")["changed"] == 0, again.stdout[-6000:]
         assert secret_values.read_bytes() == raw and checkout.revision(RELEASE) == 2
+
+        # -- the access report reads the chart's ConfigMap: both credentials there, the store's hashes ------------
+        reports = tmp / "reports"
+        play("access_report", "-e", json.dumps({"promaccess_report_dir": str(reports)}))
+        report = json.loads((reports / "access-report.json").read_text())
+        assert report["summary"]["drift"] == 0, report["findings"]
+        assert report["summary"]["entries"] == 2 and report["summary"]["ok"] == 2, report["summary"]
+        assert report["targets"][0]["facts"]["type"] == "ConfigMap"
 
         # -- rotation of the cluster's internal credential: probes and self-scrape move with it -----------------------
         old = cred

@@ -270,34 +270,47 @@ def _secret_facts(namespace: str, name: str, fmt) -> dict:
     }
 
 
-def inspect_secret(api, namespace: str, name: str, format_name: str) -> tuple[dict, dict[str, str] | None]:
-    """Facts about a basic-auth Secret (never its data, nor its keys, which are user names in auth-map) and its
-    users; users is None when it cannot be read."""
+#: Where a cluster's users can be read: a Secret, or (a web.yml the prometheus chart renders from its
+#: serverFiles) a ConfigMap, whose data is plain text.
+KINDS = ("Secret", "ConfigMap")
+
+
+def inspect_secret(api, namespace: str, name: str, format_name: str,
+                   kind: str = "Secret") -> tuple[dict, dict[str, str] | None]:
+    """Facts about a basic-auth Secret, or a ConfigMap holding the same data in plain text (never its data, nor
+    its keys, which are user names in auth-map) and its users; users is None when it cannot be read."""
     fmt = get_format(format_name)
     facts = _secret_facts(namespace, name, fmt)
+    if kind == "ConfigMap":
+        if not isinstance(fmt, WebConfigFormat):
+            raise AccessInfoError("only format prometheus_web_config can be read from a ConfigMap (a chart's "
+                                  "serverFiles web.yml)")
+        facts["expected_type"] = "ConfigMap"
     try:
-        secret = api.get(namespace, name)
+        obj = api.get_config_map(namespace, name) if kind == "ConfigMap" else api.get(namespace, name)
     except K8sError as exc:
         facts["error"] = str(exc)
         return facts, None
-    if secret is None:
+    if obj is None:
         return facts, None
-    metadata = secret.get("metadata") or {}
+    metadata = obj.get("metadata") or {}
     facts.update(
-        exists=True, type=secret.get("type") or "Opaque", created=metadata.get("creationTimestamp"),
+        exists=True, type="ConfigMap" if kind == "ConfigMap" else obj.get("type") or "Opaque",
+        created=metadata.get("creationTimestamp"),
         updated=latest_write(metadata), resource_version=metadata.get("resourceVersion"),
         last_applied_annotation=LAST_APPLIED in (metadata.get("annotations") or {}),
     )
-    if facts["type"] != fmt.secret_type:
+    if facts["type"] != facts["expected_type"]:
         facts["error"] = "the Secret has type %r but %s reads type %r" % (facts["type"], fmt.consumer, fmt.secret_type)
         return facts, None
     try:
-        users, facts["duplicate_names"] = users_of_secret(fmt, decode_data(secret))
+        data = dict(obj.get("data") or {}) if kind == "ConfigMap" else decode_data(obj)
+        users, facts["duplicate_names"] = users_of_secret(fmt, data)
     except K8sError:
         facts["error"] = "the Secret's data is not base64-encoded UTF-8 text"
         return facts, None
     except _Unreadable as exc:
-        facts["error"] = "the Secret's data is not what %s reads: %s" % (fmt.consumer, exc)
+        facts["error"] = "the %s's data is not what %s reads: %s" % (kind, fmt.consumer, exc)
         return facts, None
     facts["readable"] = True
     return facts, users
@@ -318,6 +331,11 @@ class K8sAccessInfoBackend:
             fmt = get_format(params["format"])
         except AuthFormatError as exc:
             raise AccessInfoError(str(exc)) from exc
+        if (params.get("kind") or "Secret") not in KINDS:
+            raise AccessInfoError("kind must be one of %s" % ", ".join(KINDS))
+        if params.get("kind") == "ConfigMap" and not isinstance(fmt, WebConfigFormat):
+            raise AccessInfoError("only format prometheus_web_config can be read from a ConfigMap (a chart's "
+                                  "serverFiles web.yml)")
         facts, users = _secret_facts(params["namespace"], params["name"], fmt), None
         try:
             if self.api is None:
@@ -325,7 +343,8 @@ class K8sAccessInfoBackend:
         except K8sError as exc:
             facts["error"] = str(exc)
         else:
-            facts, users = inspect_secret(self.api, params["namespace"], params["name"], fmt.name)
+            facts, users = inspect_secret(self.api, params["namespace"], params["name"], fmt.name,
+                                          params.get("kind") or "Secret")
         result = {"changed": False, "secret": facts}
         result.update(audit_users(users, params["expected_users"], params.get("fingerprint_key"),
                                   params.get("reserved") or 0, params.get("compare_hashes", True)))

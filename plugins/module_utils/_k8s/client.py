@@ -227,6 +227,19 @@ class SecretApi:
                 return None
             raise
 
+    def get_config_map(self, namespace: str, name: str) -> dict | None:
+        """A ConfigMap, as a dict (read only: a chart's rendered web.yml, for the access report)."""
+        try:
+            response = self.core.read_namespaced_config_map(name, namespace, _preload_content=False,
+                                                            _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, "get", "configmaps", namespace, name) from exc
+        except Urllib3Error as exc:
+            raise K8sError("cannot reach the Kubernetes API server at %s: %s" % (self.host, exc)) from exc
+        return json.loads(response.data or b"null")
+
     def namespace_exists(self, namespace: str) -> bool | None:
         """True/False, or None when the credentials may not read namespaces."""
         try:

@@ -212,6 +212,9 @@ def test_bad_host_settings(given, msg):
         (dict(VALUES, promaccess_k8s_values_reserved=-1), "promaccess_k8s_values_reserved must be 0 or more"),
         (dict(VALUES, promaccess_k8s_helm_release="support"), "needs both promaccess_k8s_helm_release and"),
         (dict(VALUES, promaccess_k8s_helm_chart="./support"), "needs both promaccess_k8s_helm_release and"),
+        (dict(CLUSTER, promaccess_k8s_users_object="ConfigMap"), "delivery direct writes a Secret"),
+        (dict(VALUES, promaccess_k8s_users_object="ConfigMap"), "needs promaccess_k8s_secret_format prometheus_web"),
+        (dict(VALUES, promaccess_k8s_users_object="configmap"), "must be Secret or ConfigMap"),
         (dict(VALUES, promaccess_k8s_values_server={"key_path": "prometheus.server"}),
          r"promaccess_k8s_values_server.key_path must list keys"),
         (dict(VALUES, promaccess_k8s_values_server={"key_path": ["prometheus", "server"], "probe_password": "x"}),
@@ -556,6 +559,16 @@ def test_values_delivery_reserved_head_and_hashes_by_shape(shape, reserved, expe
     given = dict(VALUES, promaccess_k8s_values_shape=shape, promaccess_k8s_values_reserved=reserved)
     (target,) = fleet([grant("b")], hosts={}, clusters={"c1": given})["clusters"]["c1"]["targets"]
     assert (target["reserved"], target["compare_hashes"]) == expected
+
+
+def test_the_audit_reads_the_prometheus_charts_config_map_when_told():
+    given = dict(VALUES, promaccess_k8s_values_shape="map", promaccess_k8s_secret_format="prometheus_web_config",
+                 promaccess_k8s_users_object="ConfigMap", promaccess_k8s_secret_name="prom-server")
+    (target,) = fleet([grant("b")], hosts={}, clusters={"c1": given})["clusters"]["c1"]["targets"]
+    assert (target["object"], target["name"], target["format"]) == ("ConfigMap", "prom-server", "prometheus_web_config")
+    (target,) = fleet([grant("b")], hosts={}, clusters={"c1": dict(given, promaccess_k8s_users_object="Secret")})[
+        "clusters"]["c1"]["targets"]
+    assert "object" not in target
 
 
 def test_direct_delivery_adds_nothing_for_the_audit():

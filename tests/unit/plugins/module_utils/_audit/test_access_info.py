@@ -248,6 +248,24 @@ def test_secret_formats(k8s, tmp_path, creds, fmt, secret_type, render):
     assert k8s.writes() == []  # read only
 
 
+def test_config_map_of_a_chart_rendered_web_config(k8s, tmp_path, creds):
+    """The prometheus chart renders serverFiles into a ConfigMap: its web.yml, plain text, is read as a Secret's."""
+    params = dict(k8s_params(k8s, tmp_path, "prometheus_web_config", expected(creds)), kind="ConfigMap")
+    result = K8sAccessInfoBackend(FakeModule(params)).run()
+    assert result["secret"]["exists"] is False and result["secret"]["error"] is None
+    k8s.put_object("configmaps", "monitoring", {"metadata": {"name": "prom-auth"}, "data": {
+        "web.yml": yaml.safe_dump({"basic_auth_users": {creds["internal"][0]: creds["internal"][1]}}),
+        "prometheus.yml": "scrape_configs: []\n"}})
+    put_secret(k8s, {"web.yml": yaml.safe_dump({"basic_auth_users": {}})})  # a Secret of the same name: not read
+    result = K8sAccessInfoBackend(FakeModule(params)).run()
+    assert result["secret"]["readable"] and result["secret"]["type"] == "ConfigMap" and result["entries"] == 1
+    rows = {(r["grant"], r["role"]): r for r in result["expected"]}
+    assert rows["internal", "current"]["matches_store"] is True and not rows["team-a", "current"]["present"]
+    assert_no_secret(result, creds)
+    with pytest.raises(AccessInfoError, match="only format prometheus_web_config can be read from a ConfigMap"):
+        K8sAccessInfoBackend(FakeModule(dict(params, format="traefik"))).run()
+
+
 def test_secret_absent_wrong_type_and_last_applied(k8s, tmp_path, creds):
     params = k8s_params(k8s, tmp_path, "nginx_ingress_htpasswd", expected(creds))
     result = K8sAccessInfoBackend(FakeModule(params)).run()
