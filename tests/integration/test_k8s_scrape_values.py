@@ -266,6 +266,7 @@ def test_scrape_token_in_a_secret_the_chart_references(tmp_path, sops_on_path):
             (tmp / "inventory.yml").write_text(yaml.safe_dump(inventory))
             refused = play("provision_access", ok=False)
             assert "managed by Helm (release 'certctl'" in refused.stdout, refused.stdout[-4000:]
+            assert "keep only the Secret here (wire_endpoints=false" in refused.stdout
             assert k8s.get_object("servicemonitors", NS, SM)["metadata"]["resourceVersion"] == \
                 chart_monitor["metadata"]["resourceVersion"]
         finally:

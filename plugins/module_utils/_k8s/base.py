@@ -98,10 +98,17 @@ class K8sBackend:
         """Raise unless ``current`` (the live object, or None) is free of Helm or ``helm_managed=allow``."""
         release = helm_release(current)
         if release and self.params.get("helm_managed", "refuse") != "allow":
+            kind = current.get("kind") or "object"
+            if kind == "ServiceMonitor":  # its credential reference belongs in the chart's values, its Secret to us
+                instead = ("set the endpoint's bearerTokenSecret (or authorization, basicAuth) in the release's "
+                           "values and keep only the Secret here (wire_endpoints=false; the playbooks: "
+                           "wire_endpoints: false in the promaccess_k8s_scrape_auth entry, the default with "
+                           "promaccess_k8s_delivery values; docs/kubernetes.md)")
+            else:
+                instead = ("change the release's values instead (the playbooks: promaccess_k8s_delivery values; a "
+                           "task: promaccess.core.helm_values_users; docs/helm_values.md)")
             raise self.error(
-                "%s %r is managed by Helm (%s): the next helm upgrade would undo %s. Change the release's values "
-                "instead (the playbooks: promaccess_k8s_delivery values; a task: promaccess.core.helm_values_users; "
-                "docs/helm_values.md), or set helm_managed=allow (the playbooks: promaccess_k8s_helm_managed) to "
-                "change it anyway"
-                % (current.get("kind") or "object", name, release, change)
+                "%s %r is managed by Helm (%s): the next helm upgrade would undo %s. To fix it, %s, or set "
+                "helm_managed=allow (the playbooks: promaccess_k8s_helm_managed) to change it anyway"
+                % (kind, name, release, change, instead)
             )
