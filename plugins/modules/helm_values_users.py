@@ -181,18 +181,7 @@ EXAMPLES = r"""
         password: "{{ minted.password }}"
   delegate_to: localhost
 
-- name: Prometheus's own web config through the prometheus chart (bcrypt hashes)
-  promaccess.core.helm_values_users:
-    path: ~/infrastructure/config/clusters/example/enc-prometheus.secret.values.yaml
-    identity: ~/.config/promaccess/key.txt
-    key_path: [prometheus, serverFiles, web.yml, basic_auth_users]
-    shape: map
-    users:
-      - name: team-a
-        password: "{{ team_a_password }}"
-  delegate_to: localhost
-
-- name: The prometheus chart's own web config, its server flag, probe header and self-scrape job wired to it
+- name: The prometheus chart's own web config (bcrypt hashes), its server flag, probe header and self-scrape job
   promaccess.core.helm_values_users:
     path: ~/infrastructure/config/clusters/example/enc-prometheus.secret.values.yaml
     identity: ~/.config/promaccess/key.txt

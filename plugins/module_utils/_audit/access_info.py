@@ -281,10 +281,7 @@ def inspect_secret(api, namespace: str, name: str, format_name: str,
     its keys, which are user names in auth-map) and its users; users is None when it cannot be read."""
     fmt = get_format(format_name)
     facts = _secret_facts(namespace, name, fmt)
-    if kind == "ConfigMap":
-        if not isinstance(fmt, WebConfigFormat):
-            raise AccessInfoError("only format prometheus_web_config can be read from a ConfigMap (a chart's "
-                                  "serverFiles web.yml)")
+    if kind == "ConfigMap":  # K8sAccessInfoBackend.run checked the format
         facts["expected_type"] = "ConfigMap"
     try:
         obj = api.get_config_map(namespace, name) if kind == "ConfigMap" else api.get(namespace, name)

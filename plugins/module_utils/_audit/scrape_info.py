@@ -23,6 +23,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.hashing im
 from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._k8s import tokens as token_lines
 from ansible_collections.promaccess.core.plugins.module_utils._k8s.client import (
+    LAST_APPLIED,
     K8sError,
     ObjectApi,
     SecretApi,
@@ -84,16 +85,18 @@ class K8sScrapeAccessInfoBackend:
         self.params = module.params
         self.secrets, self.monitors = secrets, monitors
 
-    def _secret(self, facts: dict, namespace: str, name: str) -> dict | None:
+    def _secret(self, facts: dict, namespace: str, name: str, referenced: bool = True) -> dict | None:
+        """The Secret's data, its facts added to ``facts``; None when it cannot be read. A missing Secret is an
+        error when a ServiceMonitor ``referenced`` it, else (the token Secret itself) only not there."""
         secret = self.secrets.get(namespace, name)
         if secret is None:
-            facts["error"] = "Secret %s/%s does not exist" % (namespace, name)
+            if referenced:
+                facts["error"] = "Secret %s/%s does not exist" % (namespace, name)
             return None
         metadata = secret.get("metadata") or {}
         facts["secrets"].append("%s/%s" % (namespace, name))
         facts["updated"] = max(filter(None, [facts["updated"], latest_write(metadata)]), default=None)
-        facts["last_applied_annotation"] |= "kubectl.kubernetes.io/last-applied-configuration" in (
-            metadata.get("annotations") or {})
+        facts["last_applied_annotation"] |= LAST_APPLIED in (metadata.get("annotations") or {})
         try:
             return decode_data(secret)
         except K8sError:
@@ -134,10 +137,8 @@ class K8sScrapeAccessInfoBackend:
 
     def _token_secret(self, facts: dict) -> list[dict] | None:
         params = self.params
-        data = self._secret(facts, params["namespace"], params["name"])
+        data = self._secret(facts, params["namespace"], params["name"], referenced=False)
         if data is None:
-            if facts["error"] and "does not exist" in facts["error"]:
-                facts["error"] = None  # a missing Secret is reported as such, not as unreadable
             return None
         facts["exists"] = True
         try:

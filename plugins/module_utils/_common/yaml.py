@@ -58,6 +58,11 @@ def load_mapping(text: str, error=ValueError) -> dict:
     return document
 
 
+def key_path_text(keys) -> str:
+    """A key path of a YAML document as messages and diffs show it: ``'a' -> 'b.c'`` (keys may hold dots)."""
+    return " -> ".join(repr(k) for k in keys)
+
+
 def dump_document(document) -> str:
     """``document`` as block-style YAML, keys in their order, long lines kept whole (a file a person edits)."""
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import base64
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import key_path_text
+
 #: Where the prometheus chart mounts its serverFiles (the ConfigMap ``config-volume``).
 DEFAULT_WEB_CONFIG_FILE = "/etc/config/web.yml"
 DEFAULT_SELF_SCRAPE_JOB = "prometheus"
@@ -41,10 +43,6 @@ def basic_header(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
 
 
-def _text(keys) -> str:
-    return " -> ".join(repr(k) for k in keys)
-
-
 def _mapping_at(document, keys, where: str, new_mapping, create: bool):
     """The mapping at ``keys`` (created, with the mappings on the way, when ``create``); a list or a scalar on the
     way is an error."""
@@ -53,11 +51,11 @@ def _mapping_at(document, keys, where: str, new_mapping, create: bool):
         child = node.get(key)
         if child is None:
             if not create:
-                raise ServerError("%s has no key %s" % (where, _text(keys[:depth + 1])))
+                raise ServerError("%s has no key %s" % (where, key_path_text(keys[:depth + 1])))
             child = node[key] = new_mapping()
         elif not isinstance(child, dict):
             kind = "a list" if isinstance(child, list) else "a scalar"
-            raise ServerError("%s: %s is %s, not a mapping" % (where, _text(keys[:depth + 1]), kind))
+            raise ServerError("%s: %s is %s, not a mapping" % (where, key_path_text(keys[:depth + 1]), kind))
         node = child
     return node
 
@@ -67,11 +65,11 @@ def _list_at(document, keys, where: str):
     for depth, key in enumerate(keys[:-1]):
         node = node.get(key) if isinstance(node, dict) else None
         if not isinstance(node, dict):
-            raise ServerError("%s has no mapping at %s" % (where, _text(keys[:depth + 1])))
+            raise ServerError("%s has no mapping at %s" % (where, key_path_text(keys[:depth + 1])))
     value = node.get(keys[-1])
     if not isinstance(value, list):
         raise ServerError("%s: %s must be the list of scrape configs, and %s" % (
-            where, _text(keys), "is missing" if value is None else "is not a list"))
+            where, key_path_text(keys), "is missing" if value is None else "is not a list"))
     return value
 
 
@@ -94,7 +92,7 @@ def wire_server(document, server: dict, where: str, new_mapping, create: bool) -
     if args is None:
         args = node["extraArgs"] = new_mapping()
     elif not isinstance(args, dict):
-        raise ServerError("%s: %s is not a mapping of flags" % (where, _text(keys + ["extraArgs"])))
+        raise ServerError("%s: %s is not a mapping of flags" % (where, key_path_text(keys + ["extraArgs"])))
     before.append("extraArgs web.config.file: %s\n" % args.get("web.config.file", "(not set)"))
     after.append("extraArgs web.config.file: %s\n" % web_config_file)
     if args.get("web.config.file") != web_config_file:
@@ -105,10 +103,10 @@ def wire_server(document, server: dict, where: str, new_mapping, create: bool) -
     if headers is None:
         headers = node["probeHeaders"] = []
     elif not isinstance(headers, list):
-        raise ServerError("%s: %s is not a list of {name, value}" % (where, _text(keys + ["probeHeaders"])))
+        raise ServerError("%s: %s is not a list of {name, value}" % (where, key_path_text(keys + ["probeHeaders"])))
     found = [h for h in headers if isinstance(h, dict) and str(h.get("name", "")).lower() == HEADER.lower()]
     if len(found) > 1:
-        raise ServerError("%s: %s has more than one Authorization header" % (where, _text(keys + ["probeHeaders"])))
+        raise ServerError("%s: %s has more than one Authorization header" % (where, key_path_text(keys + ["probeHeaders"])))
     if found:
         before.append("probe header Authorization: %s\n" % (
             "basic auth of %s" % label if found[0].get("value") == header else "another credential"))
@@ -133,7 +131,7 @@ def wire_server(document, server: dict, where: str, new_mapping, create: bool) -
             raise ServerError(
                 "%s: %s has %s job named %r; it must hold the chart's self-scrape job (a list in a values file "
                 "replaces the chart's whole list, so it is never added here: copy the chart's job into the file)"
-                % (where, _text(scrape_keys), "no" if not jobs else "more than one", job_name))
+                % (where, key_path_text(scrape_keys), "no" if not jobs else "more than one", job_name))
         job = jobs[0]
         auth = job.get("basic_auth")
         same = isinstance(auth, dict) and auth.get("username") == server["probe_username"] \

@@ -48,6 +48,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.yaml impor
     YAML_IMPORT_ERROR,
     LiteralScalarString,
     dump_round_trip,
+    key_path_text,
     load_round_trip,
     yaml,
 )
@@ -78,10 +79,6 @@ class _Missing:
 MISSING = _Missing()
 
 
-def _key_path_text(keys) -> str:
-    return " -> ".join(repr(k) for k in keys)
-
-
 def _walk(document, keys, path: str, create_key: bool):
     """The mapping holding the last key of ``keys`` and the value there (MISSING when absent).
 
@@ -96,22 +93,22 @@ def _walk(document, keys, path: str, create_key: bool):
         if child is MISSING or child is None:
             if not create_key:
                 raise ValuesError("values file %s has no key %s (create_key is false)"
-                                  % (path, _key_path_text(keys[:depth + 1])))
+                                  % (path, key_path_text(keys[:depth + 1])))
             child = node[key] = type(node)()
         elif not isinstance(child, dict):
             kind = "a list" if isinstance(child, list) else "a scalar"
             raise ValuesError("values file %s: key path %s runs through %s at %s, not a mapping"
-                              % (path, _key_path_text(keys), kind, _key_path_text(keys[:depth + 1])))
+                              % (path, key_path_text(keys), kind, key_path_text(keys[:depth + 1])))
         node = child
     value = node.get(keys[-1], MISSING)
     if value is MISSING and not create_key:
-        raise ValuesError("values file %s has no key %s (create_key is false)" % (path, _key_path_text(keys)))
+        raise ValuesError("values file %s has no key %s (create_key is false)" % (path, key_path_text(keys)))
     return node, value
 
 
 def _wrong_type(path: str, keys, shape: str, wanted: str, value) -> ValuesError:
     kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "a %s" % type(value).__name__
-    return ValuesError("values file %s: %s holds %s; shape %s needs %s" % (path, _key_path_text(keys), kind, shape, wanted))
+    return ValuesError("values file %s: %s holds %s; shape %s needs %s" % (path, key_path_text(keys), kind, shape, wanted))
 
 
 # -- the shapes ---------------------------------------------------------------------------------------------------
@@ -272,7 +269,7 @@ def run(module, runner=None) -> dict:
     if YAML_IMPORT_ERROR is not None or RUAMEL_IMPORT_ERROR is not None:
         raise ValuesError("helm_values_users needs the 'PyYAML' and 'ruamel.yaml' Python packages")
     path, shape, keys, reserved, policy = _check_options(params)
-    where = "values file %s, %s" % (path, _key_path_text(keys))
+    where = "values file %s, %s" % (path, key_path_text(keys))
     try:
         raw = read_file(path)
     except FileWriteError as exc:
@@ -350,7 +347,7 @@ def run(module, runner=None) -> dict:
                   verify_operations=policy.verify_operations, server_changed=bool(moved),
                   **outcome.as_result(labels))
     if getattr(module, "_diff", False):
-        header = "%s: %s" % (path, _key_path_text(keys))
+        header = "%s: %s" % (path, key_path_text(keys))
         result["diff"] = dict(before=before, after=after, before_header=header, after_header=header)
     if not changed or module.check_mode:
         return result
@@ -408,7 +405,7 @@ def _sops_targets(path: str, targets, expected) -> list:
     for keys in targets:
         if any('"' in key or "\\" in key for key in keys):
             raise ValuesError("values file %s: a key of %s holds '\"' or '\\', which sops cannot address"
-                              % (path, _key_path_text(keys)))
+                              % (path, key_path_text(keys)))
         value = expected
         for key in keys:
             value = value[key]

@@ -209,12 +209,12 @@ class SecretApi:
         self.core = k8s_client.CoreV1Api(api_client)
         self.host = api_client.configuration.host
 
-    def _call(self, verb, namespace, name, fn, *args, **kwargs):
+    def _call(self, verb, namespace, name, fn, *args, resource="secrets", **kwargs):
         kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         try:
             response = fn(*args, _preload_content=False, **kwargs)
         except ApiException as exc:
-            raise translate(exc, verb, "secrets", namespace, name) from exc
+            raise translate(exc, verb, resource, namespace, name) from exc
         except Urllib3Error as exc:
             raise K8sError("cannot reach the Kubernetes API server at %s: %s" % (self.host, exc)) from exc
         return json.loads(response.data or b"null")
@@ -230,15 +230,12 @@ class SecretApi:
     def get_config_map(self, namespace: str, name: str) -> dict | None:
         """A ConfigMap, as a dict (read only: a chart's rendered web.yml, for the access report)."""
         try:
-            response = self.core.read_namespaced_config_map(name, namespace, _preload_content=False,
-                                                            _request_timeout=REQUEST_TIMEOUT)
-        except ApiException as exc:
+            return self._call("get", namespace, name, self.core.read_namespaced_config_map, name, namespace,
+                              resource="configmaps")
+        except K8sError as exc:
             if exc.status == 404:
                 return None
-            raise translate(exc, "get", "configmaps", namespace, name) from exc
-        except Urllib3Error as exc:
-            raise K8sError("cannot reach the Kubernetes API server at %s: %s" % (self.host, exc)) from exc
-        return json.loads(response.data or b"null")
+            raise
 
     def namespace_exists(self, namespace: str) -> bool | None:
         """True/False, or None when the credentials may not read namespaces."""
