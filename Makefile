@@ -104,10 +104,12 @@ demo: bootstrap collection
 # BENCH_HOSTS, BENCH_USERS, BENCH_SIZES, BENCH_FORKS, BENCH_PEER_BUDGET; the planning time (old per-host template
 # against fleet_plan): BENCH_PLANNING, BENCH_PLANNING_GRANTS, BENCH_PLANNING_BUDGET; one part only: BENCH_ONLY
 # (htpasswd, planning, or store: the sops store against the age store, scripts/bench_store.py, BENCH_STORE_GRANTS
-# and BENCH_STORE_RUN_GRANTS); or BENCH_ARGS (scripts/bench.py --help).
+# and BENCH_STORE_RUN_GRANTS; or requests: what basic auth costs per request by scheme and consumer,
+# scripts/bench_requests.py, BENCH_REQUESTS_SECONDS per row); or BENCH_ARGS (scripts/bench.py --help).
 bench: bootstrap collection
-	if [[ "$${BENCH_ONLY:-}" != store ]]; then $(BIN)/python scripts/bench.py $(BENCH_ARGS); fi
+	if [[ "$${BENCH_ONLY:-}" != store && "$${BENCH_ONLY:-}" != requests ]]; then $(BIN)/python scripts/bench.py $(BENCH_ARGS); fi
 	if [[ -z "$${BENCH_ONLY:-}" || "$${BENCH_ONLY}" == store ]]; then $(BIN)/python scripts/bench_store.py; fi
+	if [[ -z "$${BENCH_ONLY:-}" || "$${BENCH_ONLY}" == requests ]]; then $(BIN)/python scripts/bench_requests.py; fi
 
 clean:
 	rm -rf build state .pytest_cache

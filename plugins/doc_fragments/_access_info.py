@@ -39,6 +39,13 @@ options:
           - The hash in the store, compared with the one found as a string (no bcrypt work). Without it,
             RV(expected[].matches_store) is null.
         type: str
+      password_hashes:
+        description:
+          - The other hashes the store made of the same credential (the fast scheme a consumer that hashes on
+            every request gets, see the hash policy in the collection's docs). The hash found matches the store
+            when it equals O(expected_users[].password_hash) or one of these.
+        type: list
+        elements: str
 """
 
     # The option of the inspection modules and credential_store_info (promaccess.core._access_info.fingerprint_key).

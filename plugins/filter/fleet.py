@@ -2,9 +2,10 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters fleet_part, scrape_secrets, values_users and values_server (documented in the .yml files beside): one
-host's part of the fleet plan, a cluster's scrape credentials filled in from the store's views, and the users and
-the prometheus chart's server wiring of a cluster's Helm values file."""
+"""Filters fleet_part, target_users, scrape_secrets, values_users and values_server (documented in the .yml files
+beside): one host's part of the fleet plan, the users of one of its user files or Secrets, a cluster's scrape
+credentials filled in from the store's views, and the users and the prometheus chart's server wiring of a
+cluster's Helm values file."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import 
     PlanError,
     host_part,
     scrape_secrets as _scrape_secrets,
+    target_users as _target_users,
     values_server as _values_server,
     values_users as _values_users,
 )
@@ -42,8 +44,14 @@ def scrape_secrets(scrape, views):
     return _from_views("scrape_secrets", _scrape_secrets, plain(scrape), plain(views))
 
 
-def values_users(grants, views, shape="list"):
-    return _from_views("values_users", _values_users, plain(views), list(plain(grants)), str(shape))
+def target_users(grants, views, consumer, bcrypt_grants=None):
+    return _from_views("target_users", _target_users, plain(views), list(plain(grants)), str(consumer),
+                       list(plain(bcrypt_grants or [])))
+
+
+def values_users(grants, views, shape="list", consumer="", bcrypt_grants=None):
+    return _from_views("values_users", _values_users, plain(views), list(plain(grants)), str(shape), str(consumer),
+                       list(plain(bcrypt_grants or [])))
 
 
 def values_server(server, views, internal):
@@ -52,5 +60,6 @@ def values_server(server, views, internal):
 
 class FilterModule:
     def filters(self):
-        return {"fleet_part": fleet_part, "scrape_secrets": scrape_secrets, "values_users": values_users,
+        return {"fleet_part": fleet_part, "target_users": target_users, "scrape_secrets": scrape_secrets,
+                "values_users": values_users,
                 "values_server": values_server}

@@ -170,6 +170,16 @@ _raw:
     minted_at:
       description: When the credential was minted or set, UTC, ISO 8601.
       type: str
+    origin:
+      description:
+        - V(minted) (the store drew it) or V(given) (a password a person chose). Missing in a store of an earlier
+          release until its next update; the views (RV(_raw[].valid) and the others) always carry it.
+      type: str
+    password_hashes:
+      description:
+        - A minted credential's hashes in other schemes, made once (C(apr_md5_crypt), the C($apr1$) hash that the
+          hash policy writes for consumers that hash on every request). Secret.
+      type: dict
     status:
       description:
         - V(active), V(rotating) (a rotation is in progress), V(revoked), or V(superseded) (the shared internal
@@ -182,7 +192,8 @@ _raw:
       description:
         - The credentials every host must accept, current first, then a rotation's new one once every host holds
           it (from phase V(added) on). Each has C(username),
-          C(password), C(password_hash), C(minted_at) and C(role) (V(current) or V(pending)). Secret.
+          C(password), C(password_hash), C(password_hashes), C(minted_at), C(origin) and C(role) (V(current) or
+          V(pending)). Secret.
       type: list
       elements: dict
     present:

@@ -179,8 +179,9 @@ missing:
   elements: str
 users:
   description:
-    - SECRET. Per credential of the grants, C(grant), C(role), C(name) (the user name) and C(password_hash), as
-      O(promaccess.core.access_info#module:expected_users) takes them.
+    - SECRET. Per credential of the grants, C(grant), C(role), C(name) (the user name), C(password_hash) and
+      C(password_hashes) (the store's other hashes of it), as O(promaccess.core.access_info#module:expected_users)
+      takes them.
   returned: when O(return_users=true)
   type: list
   elements: dict

@@ -35,6 +35,10 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
+    GRANT_HASH_POLICIES,
+    credential_hash,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
 from ansible_collections.promaccess.core.plugins.module_utils._helm.values_users import DEFAULT_RESERVED
 from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
@@ -247,7 +251,11 @@ def check_grants(grants, internal: str = DEFAULT_INTERNAL_GRANT) -> list[dict]:
             raise PlanError(
                 "grant %s has no recipients (age1..., ssh-ed25519 or ssh-rsa keys, or recipients_files)" % name
             )
-        out.append(dict(grant, auth=auth, hosts=list(hosts)))
+        hash_policy = grant.get("hash", "auto")
+        if hash_policy not in GRANT_HASH_POLICIES:
+            raise PlanError("grant %s: hash must be one of %s (got %r)" % (name, ", ".join(GRANT_HASH_POLICIES),
+                                                                           hash_policy))
+        out.append(dict(grant, auth=auth, hosts=list(hosts), hash=hash_policy))
     return out
 
 
@@ -428,17 +436,38 @@ def _abspath(path: str) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def values_users(views: dict, grants: list, shape: str) -> list[dict]:
-    """The users option of helm_values_users for one values file, with secrets (only for no_log tasks): each
-    grant's entries for the user-file modules (``grant_view``'s ``users``: present ones by the store's hash,
-    refused ones absent, each labelled); where the chart hashes the passwords itself (shape ``list``, Helm's
-    ``htpasswd``), a present one by its plain password instead."""
+def target_users(views: dict, grants: list, consumer: str, bcrypt_grants=()) -> list[dict]:
+    """The users of one user file or Secret, with secrets (only for no_log tasks): each grant's entries for the
+    user-file modules (``grant_view``'s ``users``: present ones by hash, refused ones absent, each labelled), in
+    the order of ``grants``. The hash of a present one is the store's hash in the scheme the hash policy gives
+    ``consumer`` (a target's ``format``) for that credential (``_common/hashing.credential_hash``): the fast
+    scheme for a credential the store minted and a consumer that hashes on every request, bcrypt otherwise and
+    for the grants in ``bcrypt_grants`` (their ``hash: bcrypt``)."""
+    out = []
+    strong = set(bcrypt_grants or ())
+    for grant in grants:
+        view = views[grant]
+        present = iter(view["present"])  # users lists the present ones first, in the same order
+        policy = "bcrypt" if grant in strong else "auto"
+        for user in view["users"]:
+            if user["state"] == "present":
+                user = dict(user, password_hash=credential_hash(next(present), consumer, policy))
+            out.append(user)
+    return out
+
+
+def values_users(views: dict, grants: list, shape: str, consumer: str = "", bcrypt_grants=()) -> list[dict]:
+    """The users option of helm_values_users for one values file, with secrets (only for no_log tasks): as
+    :func:`target_users` for ``consumer`` (the format of the Secret the chart renders); where the chart hashes
+    the passwords itself (shape ``list``, Helm's ``htpasswd``), a present one by its plain password instead."""
+    if shape != "list":
+        return target_users(views, grants, consumer, bcrypt_grants)
     out = []
     for grant in grants:
         view = views[grant]
         passwords = iter(cred["password"] for cred in view["present"])  # users lists the present ones first
         for user in view["users"]:
-            if shape == "list" and user["state"] == "present":
+            if user["state"] == "present":
                 user = {k: v for k, v in user.items() if k != "password_hash"}
                 user["password"] = next(passwords)
             out.append(user)
@@ -698,6 +727,8 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
     plan["inherit"] = {name: internal for name in internal_names if name != internal}
     plan["fetch"] = internal_names + [g["name"] for g in active]
     plan["revoked"] = revoked
+    # The grants whose credentials are bcrypt everywhere (hash: bcrypt); the others follow the hash policy.
+    plan["bcrypt_grants"] = [g["name"] for g in grants if g["hash"] == "bcrypt"]
     plan["handoff"] = [
         {k: g[k] for k in ("name", "recipients", "recipients_files", "contact", "url") if g.get(k) is not None}
         for g in active if g["auth"] != "scrape"
@@ -751,7 +782,7 @@ def host_part(plan: dict, host: str, part: str = "hosts") -> dict:
         raise PlanError("%s is not in the plan's %s: plan again (promaccess.core.fleet_plan)" % (host, part))
     compact = plan[part][host]
     sets, revoked = plan["grant_sets"], list(plan.get("revoked") or [])
-    out = dict(compact, grants=list(sets[compact["grant_set"]]))
+    out = dict(compact, grants=list(sets[compact["grant_set"]]), bcrypt_grants=list(plan.get("bcrypt_grants") or []))
     out["targets"] = target_grants(plan, compact)
     by_target = {t["target"]: t["grants"] for t in out["targets"]}
     out["endpoints"] = [dict(e, grants=list(by_target[e["target"]])) for e in compact["endpoints"]]

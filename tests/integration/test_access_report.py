@@ -247,8 +247,11 @@ def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
         ("c1", "secret", "internal.c1"), ("c1", "secret", "team-a"),
     ])
     for row in report["rows"]:
+        # The hash policy: web.yml keeps bcrypt; nginx and the ingress Secret get the store's $apr1$ hash of these
+        # minted credentials, which is the store's too (no drift).
+        scheme = ("bcrypt", 12) if row["target"] == "native" else ("apr_md5_crypt", None)
         assert (row["state"], row["present"], row["matches_store"], row["hash_scheme"], row["hash_cost"]) == (
-            "ok", True, True, "bcrypt", 12), row
+            "ok", True, True) + scheme, row
         assert row["age_days"] == 0 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["minted_at"])
     grants = {g["grant"]: g for g in report["grants"]}
     assert all(g["status"] == "active" and g["rotated_at"] is None for g in grants.values())
@@ -256,7 +259,8 @@ def test_clean_fleet_has_no_drift_and_changes_nothing(fleet):
     assert h1["facts"]["mode"] == "0640" and h1["facts"]["exists"] and h1["entries"] == 3
     assert "Access report: " + summary["line"] in runs[0][0].stdout and "no drift" in summary["line"]
     md = (fleet.reports / "access-report.md").read_text()
-    assert "| h1 | nginx | team-a | current | present | yes | bcrypt (cost 12) | yes | 0 | - | ok |" in md
+    assert "| h1 | native | team-a | current | present | yes | bcrypt (cost 12) | yes | 0 | - | ok |" in md
+    assert "| h1 | nginx | team-a | current | present | yes | apr_md5_crypt | yes | 0 | - | ok |" in md
     assert "## Drift\n\nNone." in md
     assert (fleet.reports / "access-report.html").read_text().startswith("<!DOCTYPE html>")
     assert assert_no_secret(fleet, [p.stdout + p.stderr for p, _unused in runs]) is None
@@ -269,13 +273,15 @@ def test_drift_is_reported_and_fails_when_asked(fleet):
     store.rotation_step("team-a", "started")  # phase minted: the new credential is not on hosts yet
     store.revoke("team-c")  # revoked in the store, left on h3 and c1 ... (c1 never had it: native only)
     doc = store.read()["grants"]
-    a_user, a_hash = doc["team-a"]["username"], doc["team-a"]["password_hash"]
+    a_user = doc["team-a"]["username"]
+    a_hash = doc["team-a"]["password_hashes"]["apr_md5_crypt"]  # what nginx holds (the hash policy)
     b_user = doc["team-b"]["username"]
     # Hand edits: another hash for team-a on h1's htpasswd; an unknown user on h2; team-b gone from h1's
     # web.yml; h3's web.yml opened to others; an unknown user in the Secret.
     stranger, stranger_hash = "".join(secrets.choice(string.ascii_letters) for _unused in range(64)), "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="
     ht = fleet.tmp / "h1" / "prometheus.htpasswd"
     edited_hash = "$2y$12$" + "b" * 53
+    assert "%s:%s" % (a_user, a_hash) in ht.read_text()
     ht.write_text(ht.read_text().replace("%s:%s" % (a_user, a_hash), "%s:%s" % (a_user, edited_hash)))
     with open(fleet.tmp / "h2" / "prometheus.htpasswd", "a") as handle:
         handle.write("%s:%s\n" % (stranger, stranger_hash))

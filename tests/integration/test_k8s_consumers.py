@@ -13,10 +13,7 @@
 from __future__ import annotations
 
 import secrets
-import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -29,33 +26,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._k8s.secret import
 HERE = Path(__file__).resolve().parent
 KUBERNETES_VERSION = "1.33.0"  # one of kubernetes_validate.utils.all_versions() in kubernetes-validate 1.37.0
 from controlplane.session import ClusterSession  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def curl_status(url, user=None, password=None) -> str:
-    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
-    config = None
-    if user is not None:
-        # credentials through a curl config on stdin, never argv
-        config = 'user = "%s:%s"\n' % (user, password)
-        cmd += ["-K", "-"]
-    return subprocess.run(cmd + [url], input=config, capture_output=True, text=True, timeout=10, check=False).stdout
-
-
-def wait_for(url, expected, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        last = curl_status(url)
-        if last == expected:
-            return
-        time.sleep(0.2)
-    raise AssertionError("%s did not answer %s within %ss (last: %s)" % (url, expected, seconds, last))
+from _local_servers import NativePrometheus, StaticNginx, curl_status  # noqa: E402 - tests/integration is on sys.path
 
 
 def users_for(fmt_name):
@@ -78,39 +49,15 @@ HTPASSWD_FORMATS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt_name", sorted(HTPASSWD_FORMATS))
 def test_htpasswd_data_read_by_real_nginx(fmt_name, tmp_path):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     data, passwords = users_for(fmt_name)
     userfile = tmp_path / "auth"
     userfile.write_text(data[HTPASSWD_FORMATS[fmt_name]])
-    port = free_port()
-    for sub in ("logs", "tmp", "www"):
-        (tmp_path / sub).mkdir()
-    # a static file, not `return 200`: `return` runs before the access phase and would skip auth_basic
-    (tmp_path / "www" / "index.html").write_text("ok\n")
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(
-        "user root root;\nworker_processes 1;\npid %(d)s/nginx.pid;\nerror_log %(d)s/logs/error.log;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n  access_log off;\n  client_body_temp_path %(d)s/tmp; proxy_temp_path %(d)s/tmp;\n"
-        "  fastcgi_temp_path %(d)s/tmp; uwsgi_temp_path %(d)s/tmp; scgi_temp_path %(d)s/tmp;\n"
-        "  server {\n    listen 127.0.0.1:%(port)d;\n    location / {\n      auth_basic \"prometheus\";\n"
-        "      auth_basic_user_file %(d)s/auth;\n      root %(d)s/www;\n    }\n  }\n}\n"
-        % {"d": tmp_path, "port": port}
-    )
-    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True, check=False)
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        url = "http://127.0.0.1:%d/" % port
-        wait_for(url, "401", 15)
+    with StaticNginx(tmp_path, userfile) as nginx:
+        url = nginx.url
         assert curl_status(url, "team-a", "wrong-" + passwords["team-a"]) == "401"
         assert curl_status(url, "internal", passwords["team-a"]) == "401"
         for name, password in passwords.items():
             assert curl_status(url, name, password) == "200", name
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow
@@ -118,25 +65,10 @@ def test_web_config_read_by_promtool_and_real_prometheus(tmp_path):
     data, passwords = users_for("prometheus_web_config")
     web = tmp_path / "web.yml"
     web.write_text(data["web.yml"])
-    check = subprocess.run(["promtool", "check", "web-config", str(web)], capture_output=True, text=True, timeout=60, check=False)
-    assert check.returncode == 0, check.stdout + check.stderr
-    config = tmp_path / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["prometheus", "--config.file=%s" % config, "--web.config.file=%s" % web,
-         "--web.listen-address=127.0.0.1:%d" % port, "--storage.tsdb.path=%s" % (tmp_path / "data")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = "http://127.0.0.1:%d/-/healthy" % port
-        wait_for(url, "401", 60)
-        assert curl_status(url, "team-a", "wrong-" + passwords["team-a"]) == "401"
+    with NativePrometheus(tmp_path, web) as prometheus:  # promtool check web-config passes, then requests
+        assert curl_status(prometheus.url, "team-a", "wrong-" + passwords["team-a"]) == "401"
         for name, password in passwords.items():
-            assert curl_status(url, name, password) == "200", name
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+            assert curl_status(prometheus.url, name, password) == "200", name
 
 
 def test_promtool_rejects_a_web_config_without_bcrypt(tmp_path):

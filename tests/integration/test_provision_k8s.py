@@ -128,7 +128,9 @@ def test_secret_holds_internal_first_then_the_grant(cluster):
     assert re.fullmatch(r"[A-Za-z0-9]{64}", users[0]) and users[0] != cred["username"]  # the internal user
     assert ht.check_password(cred["username"], cred["password"])
     assert not ht.check_password(cred["username"], wrong_password(cred["password"]))
-    assert ht.get_hash(cred["username"]).startswith(b"$2y$")
+    # The hash policy: the ingress controller hashes on every request, so a minted credential is $apr1$ there;
+    # the real Traefik accepting it is what this file's verification through the ingress shows.
+    assert all(ht.get_hash(user).startswith(b"$apr1$") for user in users)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
 from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
@@ -83,7 +84,12 @@ def test_internal_user_stays_first_and_files_are_private(demo):
     assert first.returncode == 0
     htpasswd = (state / "nginx/prometheus.htpasswd").read_text().splitlines()
     cred = handoff(state)
-    assert len(htpasswd) == 2 and htpasswd[1].startswith(cred["username"] + ":$2y$12$")
+    # The hash policy: nginx hashes on every request, so minted credentials are $apr1$ there; web.yml bcrypt.
+    assert len(htpasswd) == 2 and htpasswd[1].startswith(cred["username"] + ":$apr1$")
+    assert all(line.split(":", 1)[1].startswith("$apr1$") for line in htpasswd)
+    web = yaml.safe_load((state / "prometheus/web.yml").read_text())["basic_auth_users"]
+    assert list(web) == [htpasswd[0].split(":", 1)[0], cred["username"]]
+    assert all(h.startswith("$2y$12$") for h in web.values())
     for rel in ("nginx/prometheus.htpasswd", "prometheus/web.yml", "prometheus/self-scrape.password", "credentials.yml.age"):
         mode = os.stat(state / rel).st_mode & 0o777
         assert mode & 0o007 == 0, (rel, oct(mode))

@@ -63,6 +63,7 @@ def expected_users_spec() -> dict:
             role=dict(type="str", default="current", choices=list(ROLES)),
             name=dict(type="str", required=True, no_log=True),
             password_hash=dict(type="str", no_log=True),
+            password_hashes=dict(type="list", elements="str", no_log=True),
         ),
     )
 
@@ -102,7 +103,8 @@ def parse_web_config(text: str) -> dict[str, str]:
 
 # -- the comparison ------------------------------------------------------------------------------------------
 def check_expected(expected) -> list[dict]:
-    """Validate the expected entries: grant, role, name and (optional) password_hash, as strings."""
+    """Validate the expected entries: grant, role, name and (optional) password_hash, as strings, and the
+    store's other hashes of the credential (``password_hashes``); ``hashes`` holds all of them."""
     out = []
     for index, entry in enumerate(expected or []):
         if not isinstance(entry, dict):
@@ -117,7 +119,11 @@ def check_expected(expected) -> list[dict]:
         hashed = entry.get("password_hash")
         if hashed is not None and not isinstance(hashed, str):
             raise AccessInfoError("expected_users[%d] (grant %s): password_hash must be a string" % (index, grant))
-        out.append({"grant": grant, "role": role, "name": name, "password_hash": hashed})
+        others = entry.get("password_hashes") or []
+        if not isinstance(others, (list, tuple)) or not all(isinstance(h, str) for h in others):
+            raise AccessInfoError("expected_users[%d] (grant %s): password_hashes must be a list of strings" % (index, grant))
+        hashes = ([hashed] if hashed is not None else []) + list(others)
+        out.append({"grant": grant, "role": role, "name": name, "password_hash": hashed, "hashes": hashes})
     return out
 
 
@@ -140,8 +146,12 @@ def audit_users(found: dict[str, str] | None, expected, key: str | None = None, 
         hashed = found.get(entry["name"])
         info = identify(hashed) if hashed is not None else None
         matches = None
-        if hashed is not None and entry["password_hash"] is not None and compare_hashes:
-            matches = hmac.compare_digest(hashed.encode("utf-8"), entry["password_hash"].encode("utf-8"))
+        if hashed is not None and entry["hashes"] and compare_hashes:
+            # Any hash the store made of this credential (its bcrypt one, or the fast scheme of a consumer that
+            # hashes per request): a string comparison each, every one made.
+            matches = False
+            for candidate in entry["hashes"]:
+                matches = hmac.compare_digest(hashed.encode("utf-8"), candidate.encode("utf-8")) or matches
         rows.append({
             "grant": entry["grant"],
             "role": entry["role"],

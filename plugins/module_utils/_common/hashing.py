@@ -124,6 +124,55 @@ _GIVEN_HASH_FORMS = {
 }
 
 
+#: The scheme the credential store adds, beside its bcrypt hash, to each credential it minted: the one scheme
+#: that every consumer verifying on each request without a cache accepts (nginx's own ``$apr1$``, Traefik,
+#: Apache's htpasswd) and that verifies in well under a millisecond. docs/hash_policy.md says why and measures it.
+FAST_SCHEME = "apr_md5_crypt"
+
+#: Per consumer of a user file or Secret (a host file kind or a Secret format): the scheme a credential the store
+#: minted is written in. bcrypt where the consumer reads nothing else or caches what it verified
+#: (exporter-toolkit's web.yml); FAST_SCHEME where the consumer runs the hash on every request.
+MINTED_SCHEME_BY_CONSUMER = {
+    "web_config": "bcrypt",
+    "prometheus_web_config": "bcrypt",
+    "htpasswd": FAST_SCHEME,
+    "ingress_nginx_auth_file": FAST_SCHEME,
+    "ingress_nginx_auth_map": FAST_SCHEME,
+    "nginx_ingress_htpasswd": FAST_SCHEME,
+    "traefik": FAST_SCHEME,
+}
+#: What a grant's ``hash`` setting may say: ``auto`` (by origin and consumer) or ``bcrypt`` (everywhere).
+GRANT_HASH_POLICIES = ("auto", "bcrypt")
+#: Where a credential came from: minted by the store (64 random characters) or given by a person.
+ORIGINS = ("minted", "given")
+
+
+def consumer_scheme(consumer: str, origin: str | None, policy: str = "auto") -> str:
+    """The scheme a credential of ``origin`` is written in for ``consumer`` under a grant's ``policy``.
+
+    Only a credential the store minted gets a fast scheme, and only for a consumer in MINTED_SCHEME_BY_CONSUMER:
+    a password a person chose, a grant whose policy is ``bcrypt``, or a consumer not listed keeps bcrypt.
+    """
+    if policy not in GRANT_HASH_POLICIES:
+        raise HashingError("hash policy must be one of %s, got %r" % (", ".join(GRANT_HASH_POLICIES), policy))
+    if policy == "bcrypt" or origin != "minted":
+        return "bcrypt"
+    return MINTED_SCHEME_BY_CONSUMER.get(consumer, "bcrypt")
+
+
+def credential_hash(credential: dict, consumer: str, policy: str = "auto") -> str | None:
+    """The hash string ``consumer`` gets for one credential of the store (its ``password_hash``, bcrypt, and
+    ``password_hashes``, scheme -> hash): a string the store made once, so hosts compare strings. bcrypt when
+    the store holds no hash of the chosen scheme (a credential minted before this policy, until the store
+    completes it)."""
+    scheme = consumer_scheme(consumer, credential.get("origin"), policy)
+    if scheme != "bcrypt":
+        hashed = (credential.get("password_hashes") or {}).get(scheme)
+        if isinstance(hashed, str) and identify(hashed).scheme == scheme:
+            return hashed
+    return credential.get("password_hash")
+
+
 class HashPolicy:
     """The scheme and cost to write, and counters of the expensive operations done under it.
 
@@ -148,6 +197,8 @@ class HashPolicy:
         self.rehash = rehash
         self.hash_operations = 0
         self.verify_operations = 0
+        #: Hash operations per scheme (``hash_operations`` is their sum).
+        self.hashes_by_scheme: dict[str, int] = {}
 
     # -- checks --------------------------------------------------------------------------------------------
     def check_password(self, name: str, password: str) -> None:
@@ -190,12 +241,22 @@ class HashPolicy:
         else:
             handler = self._handler("apr_md5_crypt")
         self.hash_operations += 1
+        self.hashes_by_scheme[self.scheme] = self.hashes_by_scheme.get(self.scheme, 0) + 1
         hashed = handler.hash(password)
         if identify(hashed).scheme != self.scheme:
             # Never write what a consumer cannot read (a peer role ships '*0' when bcrypt breaks).
             raise HashingError(
                 "user %r: the %s backend produced a malformed hash; refusing to write it" % (name, self.scheme)
             )
+        return hashed
+
+    def hash_as(self, scheme: str, name: str, password: str) -> str:
+        """Hash ``password`` in ``scheme`` (one of WRITABLE_SCHEMES) at this policy's bcrypt cost. Counts one
+        hash operation."""
+        other = HashPolicy(scheme, self.bcrypt_rounds)
+        hashed = other.hash(name, password)
+        self.hash_operations += 1
+        self.hashes_by_scheme[scheme] = self.hashes_by_scheme.get(scheme, 0) + 1
         return hashed
 
     def verify(self, password: str, hashed: str) -> bool | None:

@@ -13,6 +13,9 @@ One YAML document per environment, encrypted with age and decrypted in memory on
         password: <64 random characters>
         password_hash: $2y$12$...          # canonical bcrypt hash: hosts compare strings, no bcrypt work
         minted_at: '2026-01-02T03:04:05Z'  # UTC, ISO 8601
+        origin: minted                     # or given: a password a person chose
+        password_hashes:                   # minted only: the fast scheme for consumers that hash per request
+          apr_md5_crypt: $apr1$...
 
 A rotation in progress adds ``rotation: {phase, started_at, updated_at, pending | retired}`` (phases in
 ROTATION_PHASES; ``pending`` is the new credential until it becomes current, ``retired`` the old one while hosts
@@ -37,7 +40,12 @@ import os
 import re
 import time
 
-from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
+    FAST_SCHEME,
+    HashingError,
+    HashPolicy,
+    identify,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import check_grant_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
@@ -83,7 +91,10 @@ AGE_STORE_WARNING = (
 )
 
 #: The keys of one credential in the store.
-CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at")
+CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at", "origin", "password_hashes")
+#: A password of the shape the store mints: a credential of a store made before ``origin`` was recorded counts
+#: as minted when its password has this shape, as given otherwise.
+_MINTED_SHAPE = re.compile(r"^[A-Za-z0-9]{64}$")
 #: Phases of a rotation in progress, in order. minted: the new credential is in the store only; added: every
 #: host and cluster holds old and new and was verified with the new one; handed_off: the new hand-off file is
 #: written; revoking: the new credential is current, the old one (retired) is being removed from the hosts.
@@ -123,8 +134,30 @@ def _credential(source, role: str) -> dict | None:
     if not isinstance(source, dict) or not isinstance(source.get("username"), str):
         return None
     out = {key: source.get(key) for key in CREDENTIAL_KEYS}
+    out["origin"] = origin(source)
     out["role"] = role
     return out
+
+
+def origin(credential: dict) -> str:
+    """``minted`` or ``given``: as recorded, else (a store made before it was recorded) by the password's shape;
+    a credential whose password the store no longer holds counts as given (bcrypt, the cautious choice)."""
+    recorded = credential.get("origin")
+    if recorded in ("minted", "given"):
+        return recorded
+    password = credential.get("password")
+    return "minted" if isinstance(password, str) and _MINTED_SHAPE.match(password) else "given"
+
+
+def _lacks_fast_hash(credential) -> bool:
+    """True for a minted credential (with its password) that has no well-formed FAST_SCHEME hash yet."""
+    if not isinstance(credential, dict) or not isinstance(credential.get("password"), str):
+        return False
+    if origin(credential) != "minted":
+        return False
+    hashed = (credential.get("password_hashes") or {}) if isinstance(credential.get("password_hashes"), dict) else {}
+    value = hashed.get(FAST_SCHEME)
+    return not isinstance(value, str) or identify(value).scheme != FAST_SCHEME
 
 
 def grant_view(grant: str, record: dict) -> dict:
@@ -357,7 +390,22 @@ class CredentialStore:
         hashed = record.get("password_hash")
         if not isinstance(hashed, str) or identify(hashed).scheme != "bcrypt":
             return True
+        if _lacks_fast_hash(record) or _lacks_fast_hash(self._pending(record)):
+            return True
         return not isinstance(record.get("minted_at"), str)
+
+    @staticmethod
+    def _pending(record) -> dict | None:
+        rotation = record.get("rotation") if isinstance(record, dict) else None
+        return rotation.get("pending") if isinstance(rotation, dict) else None
+
+    def _complete_fast_hash(self, grant: str, credential: dict) -> None:
+        """Add the FAST_SCHEME hash to a minted credential that lacks it (one hash operation, once)."""
+        if _lacks_fast_hash(credential):
+            credential["origin"] = origin(credential)
+            hashes = credential.get("password_hashes") if isinstance(credential.get("password_hashes"), dict) else {}
+            hashes[FAST_SCHEME] = self.policy.hash_as(FAST_SCHEME, grant, credential["password"])
+            credential["password_hashes"] = hashes
 
     def get(
         self,
@@ -504,22 +552,28 @@ class CredentialStore:
         new_user = username if username is not None else (old_user if isinstance(old_user, str) else mint())
         new_password = password if password is not None else (old_password if isinstance(old_password, str) else mint())
         replaced = not complete or new_user != old_user or new_password != old_password
+        if replaced:
+            # A password the caller gave is a person's choice (bcrypt everywhere); one minted here is not.
+            new["origin"] = "given" if password is not None else "minted"
+            new.pop("password_hashes", None)
         try:
             check_field("username", new_user, "grant %r" % grant)
             check_field("password", new_password, "grant %r" % grant)
             if replaced or not isinstance(new.get("password_hash"), str) or identify(new["password_hash"]).scheme != "bcrypt":
                 new["password_hash"] = self.policy.hash(grant, new_password)
+            new["username"] = new_user
+            new["password"] = new_password
+            self._complete_fast_hash(grant, new)
+            self._complete_fast_hash(grant, self._pending(new))
         except (CredentialError, HashingError) as exc:
             raise CredentialStoreError(str(exc)) from exc
-        new["username"] = new_user
-        new["password"] = new_password
         if replaced or not isinstance(new.get("minted_at"), str):
             new["minted_at"] = now_utc()
         if record is None:
             self.last_action = "supplied" if (username is not None or password is not None) else "minted"
         else:
             self.last_action = "supplied" if replaced else "completed"
-        ordered = {key: new[key] for key in ("username", "password", "password_hash", "minted_at")}
+        ordered = {key: new[key] for key in ("username", "password", "password_hash", "minted_at") if key in new}
         ordered.update((key, value) for key, value in new.items() if key not in ordered)
         return ordered
 
@@ -572,9 +626,11 @@ class CredentialStore:
             pending = {"username": mint(), "password": mint()}
             try:
                 pending["password_hash"] = self.policy.hash(grant, pending["password"])
+                pending["minted_at"] = now_utc()
+                pending["origin"] = "minted"
+                self._complete_fast_hash(grant, pending)
             except HashingError as exc:
                 raise CredentialStoreError(str(exc)) from exc
-            pending["minted_at"] = now_utc()
             record["rotation"] = {"phase": "minted", "started_at": now_utc(), "updated_at": now_utc(), "pending": pending}
             return True
         if target == "finished" and phase is None:
@@ -598,9 +654,12 @@ class CredentialStore:
             pending = rotation.pop("pending", None)
             if not isinstance(pending, dict) or not isinstance(pending.get("username"), str):
                 raise CredentialStoreError("grant %r: the rotation has no new credential in the store" % grant)
-            rotation["retired"] = {key: record.get(key) for key in CREDENTIAL_KEYS}
+            rotation["retired"] = {key: record[key] for key in CREDENTIAL_KEYS if key in record}
             for key in CREDENTIAL_KEYS:
-                record[key] = pending.get(key)
+                if key in pending:
+                    record[key] = pending[key]
+                else:
+                    record.pop(key, None)
         rotation["phase"] = target
         rotation["updated_at"] = now_utc()
         return True

@@ -89,9 +89,11 @@ def grant_summary(name: str, record: dict, now: datetime.datetime, fingerprint_k
 
 
 def grant_users(name: str, record: dict) -> list[dict]:
-    """SECRET: the entries a host file is compared with, {grant, role, name, password_hash} per credential."""
+    """SECRET: the entries a host file is compared with, {grant, role, name, password_hash, password_hashes} per
+    credential: its bcrypt hash and the other schemes' hashes the store made of it."""
     return [
-        {"grant": name, "role": cred.get("role"), "name": cred["username"], "password_hash": cred.get("password_hash")}
+        {"grant": name, "role": cred.get("role"), "name": cred["username"], "password_hash": cred.get("password_hash"),
+         "password_hashes": sorted(h for h in (cred.get("password_hashes") or {}).values() if isinstance(h, str))}
         for cred in _credentials(grant_view(name, record))
     ]
 

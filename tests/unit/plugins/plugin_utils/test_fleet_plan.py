@@ -613,3 +613,53 @@ def test_scrape_pools_are_the_operators_unless_an_entry_names_its_own():
     assert [a["scrape_pool"] for a in auth] == ["serviceMonitor/apps/sm/", "kubernetes-pods"]
     with pytest.raises(PlanError, match="promaccess_k8s_scrape_targets_url"):
         fleet([grant("s", auth="scrape")], hosts={}, clusters={"c1": dict(given, promaccess_k8s_scrape_targets_url="x")})
+
+
+# -- the hash policy: which hash each consumer gets ------------------------------------------------------------------
+def minted(tag):
+    return dict(cred(tag), origin="minted", password_hashes={"apr_md5_crypt": "$apr1$salt$" + tag.ljust(22, "x")})
+
+
+@pytest.mark.parametrize("phase", [None, "minted", "revoking"])
+def test_target_users_give_the_fast_hash_to_per_request_consumers_only(phase):
+    rec = dict(minted("cur"))
+    if phase == "minted":
+        rec["rotation"] = {"phase": "minted", "pending": minted("new")}
+    elif phase == "revoking":
+        rec = dict(minted("new"), rotation={"phase": "revoking", "retired": minted("old")})
+    v = views(b=rec, person=dict(cred("p"), origin="given"), gone=record(revoked=True))
+    grants = ["b", "person", "gone"]
+    nginx = fp.target_users(v, grants, "htpasswd")
+    web = fp.target_users(v, grants, "web_config")
+    assert [u["name"] for u in nginx] == [u["name"] for u in web] == [u["name"] for g in grants for u in v[g]["users"]]
+    present_b = v["b"]["present"]
+    assert [u["password_hash"] for u in nginx if u["label"].startswith("b ") and u["state"] == "present"] == [
+        c["password_hashes"]["apr_md5_crypt"] for c in present_b]
+    assert [u["password_hash"] for u in web if u["label"].startswith("b ") and u["state"] == "present"] == [
+        c["password_hash"] for c in present_b]
+    # A person's password is bcrypt everywhere; refused ones carry no hash at all.
+    assert [u["password_hash"] for u in nginx if u["label"].startswith("person")] == ["$2y$12$p"]
+    assert all("password_hash" not in u for u in nginx if u["state"] == "absent")
+    assert all("password" not in u for u in nginx + web)
+    if phase == "revoking":
+        assert {u["label"]: u["state"] for u in nginx}["b (retired)"] == "absent"
+    # The grant's override: bcrypt everywhere.
+    strong = fp.target_users(v, grants, "htpasswd", ["b"])
+    assert [u.get("password_hash") for u in strong] == [u.get("password_hash") for u in web]
+
+
+def test_values_users_hash_for_the_secret_the_chart_renders():
+    v = views(b=minted("cur"))
+    assert fp.values_users(v, ["b"], "htpasswd", "ingress_nginx_auth_file")[0]["password_hash"] == "$apr1$salt$curxxxxxxxxxxxxxxxxxxx"
+    assert fp.values_users(v, ["b"], "map", "prometheus_web_config")[0]["password_hash"] == "$2y$12$cur"
+    assert fp.values_users(v, ["b"], "map")[0]["password_hash"] == "$2y$12$cur"  # no consumer named: bcrypt
+    assert fp.values_users(v, ["b"], "list", "ingress_nginx_auth_file")[0]["password"] == "p-cur"
+
+
+def test_grant_hash_setting_is_checked_and_reaches_every_part():
+    plan = compact([grant("a"), grant("b", hash="bcrypt")], clusters={"c1": CLUSTER})
+    assert plan["bcrypt_grants"] == ["b"]
+    assert fp.host_part(plan, "h1")["bcrypt_grants"] == ["b"]
+    assert fp.host_part(plan, "c1", "clusters")["bcrypt_grants"] == ["b"]
+    with pytest.raises(PlanError, match=r"grant a: hash must be one of auto, bcrypt \(got 'fast'\)"):
+        compact([grant("a", hash="fast")])

@@ -128,12 +128,25 @@ def test_audit_without_a_store_hash_does_not_judge(creds):
     assert out["expected"][0]["present"] is True and out["expected"][0]["matches_store"] is None
 
 
+def test_the_stores_fast_hash_matches_too(creds):
+    """An nginx file holds the store's $apr1$ hash of a minted credential (the hash policy): that is the store's,
+    not an edit; a fast hash the store never made is not."""
+    entry = {"grant": "g", "role": "current", "name": creds["a"][0], "password_hash": creds["a"][1],
+             "password_hashes": [APR1]}
+    assert audit_users({creds["a"][0]: APR1}, [entry])["expected"][0]["matches_store"] is True
+    other = "$apr1$eIYuQBhZ$FSoLTeAeTZ7CZuEG.BPaP1"
+    row = audit_users({creds["a"][0]: other}, [entry])["expected"][0]
+    assert row["matches_store"] is False and row["hash_scheme"] == "apr_md5_crypt"
+
+
 @pytest.mark.parametrize("entry,message", [
     ("x", "must be a dictionary"),
     ({"role": "current", "name": "n"}, "needs a grant"),
     ({"grant": "g", "role": "old", "name": "n"}, "role must be one of"),
     ({"grant": "g", "role": "current"}, "needs a name"),
     ({"grant": "g", "name": "n", "password_hash": 5}, "password_hash must be a string"),
+    ({"grant": "g", "name": "n", "password_hashes": [5]}, "password_hashes must be a list of strings"),
+    ({"grant": "g", "name": "n", "password_hashes": "$apr1$"}, "password_hashes must be a list of strings"),
 ])
 def test_bad_expected_entries_are_refused(entry, message):
     with pytest.raises(AccessInfoError, match=message):

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.promaccess.core.plugins.module_utils._common import hashing
-from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashingError, HashPolicy, identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
+    FAST_SCHEME,
+    MINTED_SCHEME_BY_CONSUMER,
+    HashingError,
+    HashPolicy,
+    consumer_scheme,
+    credential_hash,
+    identify,
+)
+from ansible_collections.promaccess.core.plugins.module_utils._k8s.auth_formats import FORMATS
 
 
 @pytest.mark.parametrize(
@@ -228,3 +237,55 @@ def test_check_hash_string_refuses_malformed_hashes_naming_the_user_not_the_hash
 def test_check_hash_string_checks_the_form_after_the_allow_list():
     with pytest.raises(HashingError, match="not a well-formed bcrypt hash"):
         hashing.check_hash_string("u", "$2y$05$" + "!" * 53, ("bcrypt",))
+
+
+# -- the hash policy by origin and consumer -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("consumer, origin, policy, scheme", [
+    ("htpasswd", "minted", "auto", "apr_md5_crypt"),  # nginx auth_basic hashes on every request
+    ("traefik", "minted", "auto", "apr_md5_crypt"),
+    ("ingress_nginx_auth_file", "minted", "auto", "apr_md5_crypt"),
+    ("web_config", "minted", "auto", "bcrypt"),  # exporter-toolkit caches what it verified
+    ("prometheus_web_config", "minted", "auto", "bcrypt"),
+    ("htpasswd", "given", "auto", "bcrypt"),  # a person's password keeps its work factor
+    ("htpasswd", None, "auto", "bcrypt"),
+    ("htpasswd", "minted", "bcrypt", "bcrypt"),  # the grant's override
+    ("envoy_gateway", "minted", "auto", "bcrypt"),  # not listed: bcrypt (the module refuses it, saying why)
+])
+def test_consumer_scheme(consumer, origin, policy, scheme):
+    assert consumer_scheme(consumer, origin, policy) == scheme
+
+
+def test_consumer_scheme_refuses_an_unknown_policy():
+    with pytest.raises(HashingError, match="hash policy must be one of auto, bcrypt"):
+        consumer_scheme("htpasswd", "minted", "fast")
+
+
+def test_every_secret_format_accepts_the_scheme_the_policy_writes_for_it():
+    for name, fmt in FORMATS.items():
+        scheme = MINTED_SCHEME_BY_CONSUMER.get(name)
+        if scheme is None:
+            continue
+        assert fmt.allowed_hash_schemes is None or scheme in fmt.allowed_hash_schemes, name
+    assert set(MINTED_SCHEME_BY_CONSUMER) - set(FORMATS) == {"htpasswd", "web_config"}
+
+
+def test_credential_hash_picks_the_stored_string_and_falls_back_to_bcrypt():
+    fast = HashPolicy(FAST_SCHEME).hash("u", "p" * 64)
+    strong = HashPolicy("bcrypt", 4).hash("u", "p" * 64)
+    minted = {"origin": "minted", "password_hash": strong, "password_hashes": {FAST_SCHEME: fast}}
+    assert credential_hash(minted, "htpasswd") == fast
+    assert credential_hash(minted, "web_config") == strong
+    assert credential_hash(minted, "htpasswd", "bcrypt") == strong
+    # Minted before the policy and not completed yet, or a hash that is not what it claims: bcrypt.
+    assert credential_hash(dict(minted, password_hashes={}), "htpasswd") == strong
+    assert credential_hash(dict(minted, password_hashes={FAST_SCHEME: strong}), "htpasswd") == strong
+    assert credential_hash(dict(minted, origin="given"), "htpasswd") == strong
+
+
+def test_hash_as_counts_per_scheme():
+    policy = HashPolicy("bcrypt", 4)
+    policy.hash("u", "secret")
+    policy.hash_as(FAST_SCHEME, "u", "secret")
+    assert policy.hash_operations == 2 and policy.hashes_by_scheme == {"bcrypt": 1, FAST_SCHEME: 1}

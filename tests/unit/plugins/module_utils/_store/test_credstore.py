@@ -131,10 +131,13 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
     old = store.get("team-a")
     policy = store.policy
     hashes_before = policy.hash_operations
+    by_scheme = dict(policy.hashes_by_scheme)
 
     view = store.rotation_step("team-a", "started")
     assert store.last_action == "changed" and view["status"] == "rotating" and view["phase"] == "minted"
-    assert policy.hash_operations == hashes_before + 1  # exactly one bcrypt hash for the new credential
+    # Exactly one hash per scheme for the new credential: its bcrypt one and its fast one.
+    assert policy.hash_operations == hashes_before + 2
+    assert policy.hashes_by_scheme == {"bcrypt": by_scheme["bcrypt"] + 1, "apr_md5_crypt": by_scheme["apr_md5_crypt"] + 1}
     new = view["rotation"]["pending"]
     assert new["username"] != old["username"] and new["password"] != old["password"]
     # Hosts get the new one now, but only once every host has it does the store call it valid.
@@ -148,7 +151,7 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
     writes = store.writes
     again = store.rotation_step("team-a", "started")
     assert store.last_action == "unchanged" and store.writes == writes
-    assert again["rotation"]["pending"]["username"] == new["username"] and policy.hash_operations == hashes_before + 1
+    assert again["rotation"]["pending"]["username"] == new["username"] and policy.hash_operations == hashes_before + 2
 
     # A phase cannot be skipped.
     with pytest.raises(CredentialStoreError, match="phases in between"):
@@ -170,7 +173,8 @@ def test_rotation_phases_in_order_with_one_hash(tmp_path, key):
     done = store.rotation_step("team-a", "finished")
     assert done["status"] == "active" and "rotation" not in done and done["rotated_at"]
     assert _names(done, "valid") == [("current", new["username"])] and done["refused"] == []
-    assert policy.hash_operations == hashes_before + 1
+    assert policy.hash_operations == hashes_before + 2
+    assert done["password_hashes"] == new["password_hashes"] and done["origin"] == "minted"
     # A fresh reader sees the same.
     assert _store(tmp_path / "s.age", key).get("team-a")["username"] == new["username"]
     assert store.rotation_step("team-a", "finished")["status"] == "active" and store.last_action == "unchanged"
@@ -226,7 +230,8 @@ def test_get_many_reads_once_and_mints_the_missing_in_one_write(tmp_path, key):
     assert [o["grant"] for o in out] == ["team-b", "team-a", "team-c", "team-b"] and out[0] == out[3]
     assert out[1] == first and store.actions == {"team-a": "found", "team-b": "minted", "team-c": "minted"}
     assert store.writes == 2 and len(reads) == 2  # one read for all, one under the lock; one write for both
-    assert store.policy.hash_operations == 3  # team-a once, then team-b and team-c once each
+    # team-a once, then team-b and team-c once each, per scheme (bcrypt and the fast one)
+    assert store.policy.hashes_by_scheme == {"bcrypt": 3, "apr_md5_crypt": 3}
     reads.clear()
     again = _store(tmp_path / "s.age", key)
     assert again.get_many(["team-a", "team-b", "team-c"]) == [first, out[0], out[2]] and again.writes == 0
@@ -259,7 +264,7 @@ def test_per_target_internal_credentials_start_as_copies_of_the_shared_one_once(
             k: shared[k] for k in ("username", "password", "password_hash", "minted_at")}
         assert copy["inherited_from"] == "internal"
     assert team["username"] != shared["username"]
-    assert store.policy.hash_operations == hashes + 1  # team-a only: a copy is not hashed again
+    assert store.policy.hash_operations == hashes + 2  # team-a only (bcrypt, apr1): a copy is not hashed again
     assert store.read()["grants"]["internal"]["superseded_at"]
 
     # Rotating one target's copy leaves the shared credential and the other copy as they were.
@@ -285,3 +290,67 @@ def test_inherit_copies_a_rotation_in_progress_and_never_a_revoked_credential(tm
     (fresh,) = store.get_many(["new.h1"], inherit={"new.h1": "old"})
     assert store.actions == {"new.h1": "minted"} and fresh["username"] != store.read()["grants"]["old"]["username"]
     assert "superseded_at" not in store.read()["grants"]["old"]
+
+
+# -- the hash policy's record: origin and the fast scheme's hash --------------------------------------------------
+
+
+def test_minted_credential_gets_one_fast_hash_a_given_one_none(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    minted = store.get("team-a")
+    assert minted["origin"] == "minted"
+    fast = minted["password_hashes"]["apr_md5_crypt"]
+    assert fast.startswith("$apr1$") and HashPolicy().verify(minted["password"], fast) is True
+    assert store.policy.hashes_by_scheme == {"bcrypt": 1, "apr_md5_crypt": 1}
+    raw = (tmp_path / "s.age").read_bytes()
+    assert fast.encode() not in raw  # encrypted like the rest
+
+    given = store.get("team-b", password="a person chose this")
+    assert given["origin"] == "given" and "password_hashes" not in given
+    assert store.policy.hashes_by_scheme == {"bcrypt": 2, "apr_md5_crypt": 1}
+    # A minted password replaced by a given one loses its fast hash with it.
+    replaced = store.get("team-a", password="also chosen by a person")
+    assert replaced["origin"] == "given" and "password_hashes" not in replaced
+
+
+def test_store_of_an_earlier_release_is_completed_once(tmp_path, key):
+    """A store written before the hash policy (no origin, no password_hashes, a rotation under way) gets the fast
+    hash of each minted-shaped credential in one write, then is found as it is: zero hash operations."""
+    store = _store(tmp_path / "s.age", key)
+    store.get("team-a")
+    store.get("team-b", password="a person chose this")
+    store.rotation_step("team-a", "started")
+    doc = store.read()
+    for record in doc["grants"].values():
+        for cred in (record, (record.get("rotation") or {}).get("pending")):
+            if cred:
+                cred.pop("origin", None)
+                cred.pop("password_hashes", None)
+    store._save(doc)
+
+    old = _store(tmp_path / "s.age", key)
+    team_a, team_b = old.get_many(["team-a", "team-b"])
+    assert old.writes == 1 and old.actions == {"team-a": "completed", "team-b": "found"}
+    # The current and the pending credential of team-a: one fast hash each; team-b's password is not minted-shaped.
+    assert old.policy.hashes_by_scheme == {"apr_md5_crypt": 2}
+    assert team_a["origin"] == "minted" and team_a["password_hashes"]["apr_md5_crypt"].startswith("$apr1$")
+    pending = team_a["rotation"]["pending"]
+    assert pending["password_hashes"]["apr_md5_crypt"].startswith("$apr1$")
+    assert team_b["present"][0]["origin"] == "given" and "password_hashes" not in team_b  # told by its shape
+    assert [c["origin"] for c in team_a["present"]] == ["minted", "minted"]
+
+    again = _store(tmp_path / "s.age", key)
+    assert again.get_many(["team-a", "team-b"]) == [team_a, team_b]
+    assert again.writes == 0 and again.policy.hash_operations == 0
+
+
+def test_a_malformed_fast_hash_is_made_again(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get("team-a")
+    doc = store.read()
+    doc["grants"]["team-a"]["password_hashes"]["apr_md5_crypt"] = "$apr1$broken"
+    store._save(doc)
+    again = _store(tmp_path / "s.age", key)
+    fixed = again.get("team-a")
+    assert again.last_action == "completed" and again.policy.hashes_by_scheme == {"apr_md5_crypt": 1}
+    assert HashPolicy().verify(fixed["password"], fixed["password_hashes"]["apr_md5_crypt"]) is True

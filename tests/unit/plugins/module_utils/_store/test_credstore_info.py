@@ -91,7 +91,7 @@ def test_users_only_when_asked():
     users = store_info(DOCUMENT, NOW, grants=["team-a", "team-b", "nobody"], with_users=True)
     assert [(u["grant"], u["role"], u["name"]) for u in users["users"]] == [
         ("team-a", "current", "U-a-old"), ("team-a", "pending", "U-a-new"), ("team-b", "revoked", "U-b")]
-    assert all(set(u) == {"grant", "role", "name", "password_hash"} for u in users["users"])
+    assert all(set(u) == {"grant", "role", "name", "password_hash", "password_hashes"} for u in users["users"])
     assert users["missing"] == ["nobody"] and [g["grant"] for g in users["grants"]] == ["team-a", "team-b"]
 
 
