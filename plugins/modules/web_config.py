@@ -17,6 +17,9 @@ description:
   - The new file is checked with C(promtool check web-config) before it replaces the old one; when promtool
     rejects it, the old file stays in place and the task fails with promtool's message.
   - Prometheus reads this file on every request, so a change takes effect without a restart.
+  - With O(tls_server_config) it also serves HTTPS - the certificate and key are checked first (the key belongs
+    to the certificate, the certificate is valid now, the client CA file exists); with O(http_headers) it sets
+    the response headers exporter-toolkit supports (HSTS among them). Other keys of both sections are kept.
 author:
   - promaccess.core maintainers (@promaccess)
 extends_documentation_fragment:
@@ -49,6 +52,41 @@ options:
       - Fail when promtool is not found, instead of writing without validation and warning.
     type: bool
     default: false
+  tls_server_config:
+    description:
+      - TLS for Prometheus's own port - set in the file's C(tls_server_config), keeping its other keys
+        (C(cipher_suites), C(curve_preferences), ...). Not given, the section is left as it is.
+    type: dict
+    suboptions:
+      cert_file:
+        description: The server certificate (PEM; the server's own first, then its chain), as Prometheus reads it.
+        type: path
+        required: true
+      key_file:
+        description: Its private key (PEM, unencrypted). Never read into the result.
+        type: path
+        required: true
+      min_version:
+        description: The oldest TLS version served.
+        type: str
+        choices: [TLS12, TLS13]
+        default: TLS12
+      client_ca_file:
+        description: CA certificates that sign client certificates (mutual TLS).
+        type: path
+      client_auth_type:
+        description:
+          - Whether a client certificate is asked for. The values that require one need O(tls_server_config.client_ca_file).
+        type: str
+        choices: [NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert]
+  http_headers:
+    description:
+      - Response headers to set in C(http_server_config.headers), for example
+        C(Strict-Transport-Security), C(X-Content-Type-Options), C(X-Frame-Options). Headers already in the file
+        and not named here are kept. exporter-toolkit supports only C(Strict-Transport-Security),
+        C(X-Content-Type-Options), C(X-Frame-Options), C(X-XSS-Protection) and C(Content-Security-Policy); others
+        are refused.
+    type: dict
   allow_no_users:
     description:
       - Allow a result with no users. exporter-toolkit turns authentication B(off) when C(basic_auth_users)
@@ -61,6 +99,7 @@ requirements:
   - libpass (the maintained distribution of the passlib API)
   - bcrypt
   - PyYAML
+  - cryptography (only with O(tls_server_config))
 seealso:
   - module: promaccess.core.htpasswd_users
   - name: exporter-toolkit web configuration
@@ -79,6 +118,22 @@ EXAMPLES = r"""
         password: "{{ internal_password }}"
       - name: team-a
         password_hash: "{{ team_a_hash }}"
+
+- name: Serve Prometheus's own port over TLS 1.2 or newer, with HSTS
+  promaccess.core.web_config:
+    path: /etc/prometheus/web.yml
+    group: prometheus
+    require_promtool: true
+    tls_server_config:
+      cert_file: /etc/prometheus/tls/server.crt
+      key_file: /etc/prometheus/tls/server.key
+      min_version: TLS12
+    http_headers:
+      Strict-Transport-Security: max-age=31536000
+      X-Content-Type-Options: nosniff
+    users:
+      - name: internal
+        password_hash: "{{ internal_hash }}"
 """
 
 RETURN = r"""
@@ -123,6 +178,29 @@ validated:
   returned: when the file was written and promtool was found
   type: bool
   sample: true
+certificate:
+  description: The server certificate's expiry, checked before the file was written.
+  returned: when O(tls_server_config) is given
+  type: dict
+  contains:
+    not_after:
+      description: When it expires (UTC, ISO 8601).
+      type: str
+      sample: "2027-12-03T10:00:00Z"
+    days_left:
+      description: Whole days until then.
+      type: int
+      sample: 364
+tls_changed:
+  description: Whether C(tls_server_config) was (or would be) changed.
+  returned: when O(tls_server_config) is given
+  type: bool
+  sample: true
+headers_changed:
+  description: Whether C(http_server_config.headers) was (or would be) changed.
+  returned: when O(http_headers) is given
+  type: bool
+  sample: false
 backup_file:
   description: The backup of the previous file.
   returned: changed and O(backup=true) and the file existed
@@ -134,6 +212,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.argspec import secret_file_spec, user_set_spec
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import PASSLIB_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._common.certs import CRYPTOGRAPHY_IMPORT_ERROR
+from ansible_collections.promaccess.core.plugins.module_utils._common.web_yml import CLIENT_AUTH_TYPES, TLS_VERSIONS
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import YAML_IMPORT_ERROR
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.user_file import UserFileError
 from ansible_collections.promaccess.core.plugins.module_utils._host_files.web_config import WebConfigBackend
@@ -144,6 +224,14 @@ def main():
         promtool=dict(type="str", default="promtool"),
         require_promtool=dict(type="bool", default=False),
         allow_no_users=dict(type="bool", default=False),
+        tls_server_config=dict(type="dict", options=dict(
+            cert_file=dict(type="path", required=True),
+            key_file=dict(type="path", required=True),
+            min_version=dict(type="str", default="TLS12", choices=list(TLS_VERSIONS)),
+            client_ca_file=dict(type="path"),
+            client_auth_type=dict(type="str", choices=list(CLIENT_AUTH_TYPES)),
+        )),
+        http_headers=dict(type="dict"),
     )
     argument_spec.update(user_set_spec())
     argument_spec.update(secret_file_spec())
@@ -153,6 +241,8 @@ def main():
         module.fail_json(msg=missing_required_lib("libpass"), exception=PASSLIB_IMPORT_ERROR)
     if YAML_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if module.params["tls_server_config"] is not None and CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
     try:
         result = backend.run()
     except UserFileError as exc:

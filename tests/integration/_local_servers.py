@@ -16,15 +16,16 @@ import time
 from pathlib import Path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def curl_status(url, user=None, password=None) -> str:
-    """curl's HTTP status of ``url`` as text; credentials through a curl config on stdin, never argv."""
-    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+def curl_status(url, user=None, password=None, extra=()) -> str:
+    """curl's HTTP status of ``url`` as text (``000``: no HTTP answer); credentials through a curl config on
+    stdin, never argv; ``extra``: more curl arguments (``--cacert``)."""
+    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", *extra]
     config = None
     if user is not None:
         config = 'user = "%s:%s"\n' % (user, password)
@@ -43,7 +44,7 @@ def _wait_401(url: str, seconds: float, what: str) -> None:
 class StaticNginx:
     def __init__(self, folder: Path, user_file: Path):
         self.folder, self.user_file = Path(folder), Path(user_file)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = "http://127.0.0.1:%d/" % self.port
         self.check = None
         self.proc = None
@@ -81,7 +82,7 @@ class StaticNginx:
 class NativePrometheus:
     def __init__(self, folder: Path, web_yml: Path):
         self.folder, self.web_yml = Path(folder), Path(web_yml)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = "http://127.0.0.1:%d/-/healthy" % self.port
         self.proc = None
 

@@ -37,3 +37,62 @@ def render(document: dict, users: dict[str, str]) -> str:
     out = dict(document)
     out[USERS_KEY] = dict(users)
     return dump_document(out)
+
+
+# -- TLS and HTTP headers (exporter-toolkit's tls_server_config and http_server_config) -------------------------
+TLS_KEY = "tls_server_config"
+HTTP_KEY = "http_server_config"
+#: The minimum versions the collection writes: TLS 1.2 or 1.3, never older.
+TLS_VERSIONS = ("TLS12", "TLS13")
+#: exporter-toolkit's client_auth_type values (mTLS when a client CA is given).
+CLIENT_AUTH_TYPES = ("NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+                     "RequireAndVerifyClientCert")
+#: The response headers exporter-toolkit lets http_server_config set; it refuses every other.
+SUPPORTED_HEADERS = ("Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "X-XSS-Protection",
+                     "Content-Security-Policy")
+#: What the TLS keys of the collection mean in the file.
+_TLS_FIELDS = ("cert_file", "key_file", "min_version", "client_ca_file", "client_auth_type")
+
+
+def with_tls(document: dict, tls: dict) -> tuple[dict, bool]:
+    """The document with ``tls`` (the collection's TLS fields; None values left out) set in its tls_server_config,
+    every other key of that section (cipher_suites, curve_preferences, ...) kept. Returns (document, changed)."""
+    current = document.get(TLS_KEY)
+    if current is not None and not isinstance(current, dict):
+        raise WebConfigError("has %s that is not a mapping" % TLS_KEY)
+    wanted = {k: tls[k] for k in _TLS_FIELDS if tls.get(k) is not None}
+    if wanted.get("min_version", "TLS12") not in TLS_VERSIONS:
+        raise WebConfigError("min_version must be one of %s" % ", ".join(TLS_VERSIONS))
+    if wanted.get("client_auth_type") is not None and wanted["client_auth_type"] not in CLIENT_AUTH_TYPES:
+        raise WebConfigError("client_auth_type must be one of %s" % ", ".join(CLIENT_AUTH_TYPES))
+    if wanted.get("client_auth_type", "NoClientCert") in CLIENT_AUTH_TYPES[2:] and not wanted.get("client_ca_file"):
+        raise WebConfigError("client_auth_type %s needs a client_ca_file" % wanted["client_auth_type"])
+    merged = dict(current or {})
+    merged.update(wanted)
+    if merged == (current or {}):
+        return document, False
+    out = dict(document)
+    out[TLS_KEY] = merged
+    return out, True
+
+
+def with_headers(document: dict, headers: dict) -> tuple[dict, bool]:
+    """The document with ``headers`` set in http_server_config.headers, other headers and keys kept. Returns
+    (document, changed). A header exporter-toolkit does not support is refused (it would refuse the file)."""
+    unknown = sorted(h for h in headers if h not in SUPPORTED_HEADERS)
+    if unknown:
+        raise WebConfigError("cannot set header(s) %s: exporter-toolkit supports only %s"
+                             % (", ".join(unknown), ", ".join(SUPPORTED_HEADERS)))
+    section = document.get(HTTP_KEY)
+    if section is not None and not isinstance(section, dict):
+        raise WebConfigError("has %s that is not a mapping" % HTTP_KEY)
+    current = (section or {}).get("headers")
+    if current is not None and not isinstance(current, dict):
+        raise WebConfigError("has %s.headers that is not a mapping" % HTTP_KEY)
+    merged = dict(current or {})
+    merged.update({k: str(v) for k, v in headers.items()})
+    if merged == (current or {}):
+        return document, False
+    out = dict(document)
+    out[HTTP_KEY] = dict(section or {}, headers=merged)
+    return out, True

@@ -81,6 +81,10 @@ class UserFileBackend:
     def check_existing(self, document, wanted: list[dict]) -> None:
         """Raise UserFileError for an existing file the wanted change cannot be applied to."""
 
+    def update_document(self, document):
+        """Return (document, changed): the document with the module's settings other than users applied."""
+        return document, False
+
     # -- the shared flow -----------------------------------------------------------------------------------
     def policy(self) -> HashPolicy:
         try:
@@ -120,7 +124,8 @@ class UserFileBackend:
         except UserError as exc:
             raise UserFileError(str(exc)) from exc
 
-        changed = outcome.changed or raw is None
+        document, settings_changed = self.update_document(document)
+        changed = outcome.changed or settings_changed or raw is None
         self.result.update(outcome.as_result(self.labels))
         self.result["hash_operations"] = policy.hash_operations
         self.result["verify_operations"] = policy.verify_operations
