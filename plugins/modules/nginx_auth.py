@@ -115,6 +115,27 @@ options:
     description:
       - C(ssl_certificate_key) of the server (a path, not the key itself).
     type: path
+  tls_min_version:
+    description:
+      - With O(tls_certificate), the oldest TLS version served - C(ssl_protocols TLSv1.2 TLSv1.3) for V(TLS12),
+        C(ssl_protocols TLSv1.3) for V(TLS13). Older versions are never offered.
+    type: str
+    choices: [TLS12, TLS13]
+    default: TLS12
+  hsts_max_age:
+    description:
+      - With O(tls_certificate), the C(max-age) of the C(Strict-Transport-Security) header sent with every answer
+        (401s included), in seconds. V(0) sends no such header.
+    type: int
+    default: 31536000
+  tls_redirect_listen:
+    description:
+      - Plain-HTTP C(listen) entries (for example V(80)) of a second server block, of the same O(server_name), that
+        answers every request with a 301 to the HTTPS address (the port of the first O(listen) entry) and serves
+        nothing. Needs O(tls_certificate).
+    type: list
+    elements: str
+    default: []
   proxy_headers:
     description:
       - C(proxy_set_header) entries added to, or replacing, the defaults C(Host $host), C(X-Real-IP
@@ -221,6 +242,19 @@ validated:
   returned: when the file was written and O(validate=true)
   type: bool
   sample: true
+certificate:
+  description: The server certificate's expiry, checked before the file was written.
+  returned: when the file changed, O(tls_certificate) is set and the cryptography package is on the host
+  type: dict
+  contains:
+    not_after:
+      description: When it expires (UTC, ISO 8601).
+      type: str
+      sample: "2027-12-03T10:00:00Z"
+    days_left:
+      description: Whole days until then.
+      type: int
+      sample: 364
 backup_file:
   description: The backup of the previous file.
   returned: changed and O(backup=true) and the file existed
@@ -250,6 +284,9 @@ def main():
         user_file=dict(type="path", required=True),
         tls_certificate=dict(type="path"),
         tls_certificate_key=dict(type="path", no_log=False),
+        tls_min_version=dict(type="str", default="TLS12", choices=["TLS12", "TLS13"]),
+        hsts_max_age=dict(type="int", default=31536000),
+        tls_redirect_listen=dict(type="list", elements="str", default=[]),
         proxy_headers=dict(type="dict", default={}),
         location_directives=dict(type="list", elements="str", default=[]),
         server_directives=dict(type="list", elements="str", default=[]),

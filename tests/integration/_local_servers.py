@@ -1,4 +1,5 @@
-"""Real consumers of a user file, as plain processes on 127.0.0.1, for the tests that check what they make of it.
+"""Real consumers of a user file, as plain processes on 127.0.0.1, for the tests that check what they make of it;
+and ``run_module``, one module of the collection run through Ansible on this machine.
 
 * ``with StaticNginx(folder, user_file) as nginx:`` Debian's nginx serving a static page behind ``auth_basic``:
   checks the configuration with ``nginx -t`` (``nginx.check``), starts nginx and waits for its 401; ``nginx.url``
@@ -9,6 +10,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import shutil
 import socket
 import subprocess
@@ -103,3 +107,12 @@ class NativePrometheus:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=20)
+
+
+def run_module(module: str, args: dict) -> dict:
+    """``ansible localhost -m promaccess.core.<module>`` with ``args`` (JSON); the host's result."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "promaccess.core." + module,
+                           "-a", json.dumps(args), "-e", "ansible_python_interpreter=%s" % sys.executable],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]

@@ -11,32 +11,19 @@ cryptography package (tests/tls_material.py). Nothing else is a stand-in.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from _local_servers import curl_status, free_port  # noqa: E402 - tests/integration is on sys.path
+from _local_servers import curl_status, free_port, run_module  # noqa: E402 - tests/integration is on sys.path
 from tls_material import CA, write_cert, write_key  # noqa: E402 - tests/ is on sys.path
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import HashPolicy
 
-BIN = Path(sys.executable).parent
 USER, PASSWORD = "team-a", "a-long-random-password-for-this-test-only-0123456789"
-
-
-def run_module(args: dict):
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    proc = subprocess.run([str(BIN / "ansible"), "localhost", "-m", "promaccess.core.web_config", "-a",
-                           json.dumps(args), "-e", "ansible_python_interpreter=%s" % sys.executable],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
-    out = json.loads(proc.stdout)
-    return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 def curl(url, *args, user=None) -> str:
@@ -55,8 +42,8 @@ def served(tmp_path_factory):
             "users": [{"name": USER, "password_hash": HashPolicy("bcrypt", 10).hash(USER, PASSWORD)}]}
     tls = {"cert_file": str(cert), "key_file": str(key), "min_version": "TLS12"}
     headers = {"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff"}
-    first = run_module(dict(base, tls_server_config=tls, http_headers=headers))
-    again = run_module(dict(base, tls_server_config=tls, http_headers=headers))
+    first = run_module("web_config", dict(base, tls_server_config=tls, http_headers=headers))
+    again = run_module("web_config", dict(base, tls_server_config=tls, http_headers=headers))
     port = free_port()
     config = tmp / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
@@ -128,7 +115,7 @@ def test_bad_certificates_are_refused_and_nothing_changes(served):
          "client CA file .*missing-ca.pem does not exist"),
     ]
     for tls, message in cases:
-        result = run_module(dict(served["base"], tls_server_config=tls))
+        result = run_module("web_config", dict(served["base"], tls_server_config=tls))
         assert result.get("failed") and re.search(message, result["msg"]), result
         assert "was not changed" in result["msg"]
         assert web.read_bytes() == before

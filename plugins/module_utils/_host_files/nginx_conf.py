@@ -18,6 +18,11 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.promaccess.core.plugins.module_utils._common.certs import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    CertificateError,
+    check_server_files,
+)
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import (
     FileWriteError,
     install_file,
@@ -173,6 +178,37 @@ def render_location(params: dict, indent: str = "") -> list[str]:
     return lines
 
 
+#: ``ssl_protocols`` by the oldest version served: TLS 1.2 and 1.3, or 1.3 only; never older.
+TLS_PROTOCOLS = {"TLS12": "TLSv1.2 TLSv1.3", "TLS13": "TLSv1.3"}
+DEFAULT_HSTS_MAX_AGE = 31536000
+
+
+def _listen_port(entry: str) -> int:
+    """The port of a listen entry (``8443``, ``127.0.0.1:8443``, ``[::]:8443 ssl``); 443 when none is given."""
+    address = str(entry).split()[0]
+    tail = address.rsplit("]:", 1)[-1] if address.startswith("[") else address.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 443
+
+
+def render_redirect(params: dict) -> list[str]:
+    """The plain-HTTP server of ``tls_redirect_listen``: every request sent to the HTTPS address, none served."""
+    listens = params.get("listen") or list(DEFAULT_LISTEN)
+    port = _listen_port(listens[0])
+    target = "https://$host%s$request_uri" % ("" if port == 443 else ":%d" % port)
+    lines = ["server {"]
+    for item in params["tls_redirect_listen"]:
+        words = [_word(w, "tls_redirect_listen") for w in str(item).split()]
+        if not words or "ssl" in words:
+            raise NginxConfError("tls_redirect_listen entries are plain HTTP addresses (no 'ssl')")
+        lines.append("%slisten %s;" % (INDENT, " ".join(words)))
+    names = params.get("server_name") or []
+    if names:
+        lines.append("%sserver_name %s;" % (INDENT, " ".join(_word(n, "server_name") for n in names)))
+    lines.append("%sreturn 301 %s;" % (INDENT, target))
+    lines.append("}")
+    return lines
+
+
 def render_server(params: dict) -> list[str]:
     tls = bool(params.get("tls_certificate"))
     listens = params.get("listen") or list(DEFAULT_LISTEN)
@@ -192,6 +228,14 @@ def render_server(params: dict) -> list[str]:
         lines.append(
             "%sssl_certificate_key %s;" % (INDENT, quote(params["tls_certificate_key"], "tls_certificate_key"))
         )
+        lines.append("%sssl_protocols %s;" % (INDENT, TLS_PROTOCOLS[params.get("tls_min_version") or "TLS12"]))
+        max_age = params.get("hsts_max_age")
+        max_age = DEFAULT_HSTS_MAX_AGE if max_age is None else max_age
+        if max_age < 0:
+            raise NginxConfError("hsts_max_age must be 0 (no HSTS header) or more seconds")
+        if max_age:
+            # always: on 401 answers too, the first a browser gets from this server
+            lines.append('%sadd_header Strict-Transport-Security "max-age=%d" always;' % (INDENT, max_age))
     for directive in params.get("server_directives") or []:
         lines.append(INDENT + _directive(directive, "server directive"))
     lines.append("")
@@ -203,7 +247,8 @@ def render_server(params: dict) -> list[str]:
 def render(params: dict) -> str:
     """The whole managed file for ``params`` (the module's options); same options, same bytes."""
     if params["kind"] == "location":
-        for option in ("listen", "server_name", "tls_certificate", "tls_certificate_key", "server_directives"):
+        for option in ("listen", "server_name", "tls_certificate", "tls_certificate_key", "server_directives",
+                       "tls_redirect_listen"):
             if params.get(option):
                 raise NginxConfError(
                     "%s belongs to the server block; it cannot be set with kind=location" % option
@@ -212,7 +257,11 @@ def render(params: dict) -> str:
     else:
         if bool(params.get("tls_certificate")) != bool(params.get("tls_certificate_key")):
             raise NginxConfError("tls_certificate and tls_certificate_key must be given together")
+        if params.get("tls_redirect_listen") and not params.get("tls_certificate"):
+            raise NginxConfError("tls_redirect_listen sends plain HTTP to HTTPS: it needs tls_certificate")
         body = render_server(params)
+        if params.get("tls_redirect_listen"):
+            body += [""] + render_redirect(params)
     return "\n".join([MANAGED_HEADER] + body) + "\n"
 
 
@@ -260,6 +309,22 @@ class NginxAuthBackend:
         rc, out, err = self.module.run_command(cmd)
         return rc == 0, (err or out or "").strip()
 
+    def check_certificate(self) -> None:
+        """Refuse a certificate nginx would serve and every client would refuse (expired, not yet valid) or
+        that nginx -t would refuse (a key of another certificate), before the file changes; without the
+        cryptography package on the host only nginx -t checks it (the key, not the dates), with a warning."""
+        params = self.module.params
+        if params["kind"] != "server" or not params.get("tls_certificate"):
+            return
+        if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+            self.module.warn("the cryptography package is missing on the host: the dates of %s were not checked"
+                             % params["tls_certificate"])
+            return
+        try:
+            self.result["certificate"] = check_server_files(params["tls_certificate"], params["tls_certificate_key"])
+        except CertificateError as exc:
+            raise NginxConfError("%s was not changed: %s" % (self.path, exc)) from exc
+
     def restore(self, before: bytes | None, old_stat) -> None:
         if before is None:
             os.unlink(self.path)
@@ -302,6 +367,7 @@ class NginxAuthBackend:
             self.result["changed"] = self.module.set_fs_attributes_if_different(file_args, False)
             return self.result
         binary = self.nginx()
+        self.check_certificate()
         if not os.path.isdir(os.path.dirname(os.path.abspath(self.path))):
             raise NginxConfError("cannot write %s: its directory does not exist" % self.path)
         old_stat = os.stat(self.path) if exists else None

@@ -26,6 +26,7 @@ def params(**over):
         path="/tmp/unused", kind="server", listen=["127.0.0.1:8080"], server_name=[], location="/prometheus/",
         upstream="http://127.0.0.1:9090", strip_prefix=True, rewrite_redirects=True, realm="Prometheus",
         user_file="/etc/nginx/prometheus.htpasswd", tls_certificate=None, tls_certificate_key=None,
+        tls_min_version="TLS12", hsts_max_age=31536000, tls_redirect_listen=[],
         proxy_headers={}, location_directives=[], server_directives=[], prometheus_external_url=None,
         prometheus_route_prefix=None, validate=True, nginx_binary="nginx", nginx_config=None,
         nginx_prefix=None, backup=False, mode=None, owner=None, group=None, unsafe_writes=False,
@@ -85,11 +86,39 @@ def test_render_tls_server_names_and_directives():
     assert "    server_name a.example b.example;\n" in text
     assert "    ssl_certificate /etc/ssl/p.pem;\n" in text
     assert '    ssl_certificate_key "/etc/ssl/private/p key.pem";\n' in text
+    assert "    ssl_protocols TLSv1.2 TLSv1.3;\n" in text
+    assert '    add_header Strict-Transport-Security "max-age=31536000" always;\n' in text
     assert "    client_max_body_size 1m;\n" in text
     assert "        proxy_read_timeout 60s;\n" in text
     # a default header is replaced in place, a new one appended
     assert "        proxy_set_header Host $http_host;\n" in text and "$host;" not in text
     assert "        proxy_set_header X-Forwarded-Prefix /prometheus;\n" in text
+
+
+def test_render_tls_hardening_and_the_redirect():
+    base = dict(listen=["192.0.2.1:8443"], server_name=["prom.example"], tls_certificate="/c.pem",
+                tls_certificate_key="/k.pem")
+    text = render(params(**base, tls_min_version="TLS13", hsts_max_age=0, tls_redirect_listen=["192.0.2.1:8080"]))
+    assert "    ssl_protocols TLSv1.3;\n" in text and "Strict-Transport-Security" not in text
+    redirect = text.split("}\n\nserver {\n", 1)[1]
+    assert redirect == ("    listen 192.0.2.1:8080;\n    server_name prom.example;\n"
+                        "    return 301 https://$host:8443$request_uri;\n}\n")
+    on_443 = dict(base)
+    on_443.update(listen=["443"], tls_redirect_listen=["80"])
+    assert "return 301 https://$host$request_uri;" in render(params(**on_443))
+    plain = render(params())
+    assert "ssl_protocols" not in plain and "Strict-Transport-Security" not in plain and "return 301" not in plain
+
+
+@pytest.mark.parametrize("over, message", [
+    (dict(tls_redirect_listen=["80"]), "needs tls_certificate"),
+    (dict(tls_certificate="/c", tls_certificate_key="/k", tls_redirect_listen=["80 ssl"]), "plain HTTP addresses"),
+    (dict(tls_certificate="/c", tls_certificate_key="/k", hsts_max_age=-1), "hsts_max_age must be 0"),
+    (dict(kind="location", listen=None, tls_redirect_listen=["80"]), "server block"),
+])
+def test_render_refuses_tls_settings_that_cannot_work(over, message):
+    with pytest.raises(NginxConfError, match=message):
+        render(params(**over))
 
 
 @pytest.mark.parametrize(
