@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from test_targets import run_playbook
+from tls_material import CA  # noqa: E402 - tests/ is on sys.path
 
 MODULES_DIR = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 
@@ -53,6 +54,10 @@ CONDITIONAL = {
     ("prometheus_flags", "daemon_reload_needed"): "prometheus_flags_dropin_create",
     ("prometheus_flags", "exec_start"): "prometheus_flags_dropin_create",
     ("prometheus_flags", "backup_file"): "prometheus_flags_defaults_backup",
+    ("web_config", "certificate"): "web_config_tls",
+    ("web_config", "tls_changed"): "web_config_tls",
+    ("web_config", "headers_changed"): "web_config_tls",
+    ("nginx_auth", "certificate"): "nginx_auth_tls",
     ("nginx_auth", "validated"): "nginx_auth_validated",
     ("nginx_auth", "backup_file"): "nginx_auth_validated",
     ("prometheus_scrape_auth", "validated"): "prometheus_scrape_auth_create",
@@ -117,6 +122,15 @@ PLAYBOOK = r"""
         users: [{name: team, password: "{{ pw }}"}]
       register: web_config_backup
 
+    - name: web_config serves TLS with HSTS
+      promaccess.core.web_config:
+        path: "{{ d }}/web.yml"
+        bcrypt_rounds: 4
+        tls_server_config: {cert_file: "{{ tls_dir }}/server.crt", key_file: "{{ tls_dir }}/server.key"}
+        http_headers: {Strict-Transport-Security: max-age=31536000}
+        users: [{name: team, password: "{{ pw }}"}]
+      register: web_config_tls
+
     # -- age_handoff ----------------------------------------------------------------------------------------
     - name: age_handoff writes the hand-off file and the message
       promaccess.core.age_handoff:
@@ -178,6 +192,16 @@ PLAYBOOK = r"""
         listen: ["127.0.0.1:18080"]
         validate: false
       register: nginx_auth_create
+
+    - name: nginx_auth writes a TLS site (certificate checked) without nginx -t
+      promaccess.core.nginx_auth:
+        path: "{{ d }}/nginx/tls.conf"
+        user_file: "{{ d }}/users.htpasswd"
+        listen: ["127.0.0.1:18443"]
+        tls_certificate: "{{ tls_dir }}/server.crt"
+        tls_certificate_key: "{{ tls_dir }}/server.key"
+        validate: false
+      register: nginx_auth_tls
 
     - name: A main nginx configuration under output_dir for nginx -t
       ansible.builtin.copy:
@@ -266,12 +290,14 @@ PLAYBOOK = r"""
           htpasswd_users_backup: "{{ htpasswd_users_backup }}"
           web_config_create: "{{ web_config_create }}"
           web_config_backup: "{{ web_config_backup }}"
+          web_config_tls: "{{ web_config_tls }}"
           age_handoff_create: "{{ age_handoff_create }}"
           prometheus_flags_defaults_create: "{{ prometheus_flags_defaults_create }}"
           prometheus_flags_defaults_backup: "{{ prometheus_flags_defaults_backup }}"
           prometheus_flags_dropin_create: "{{ prometheus_flags_dropin_create }}"
           nginx_auth_create: "{{ nginx_auth_create }}"
           nginx_auth_validated: "{{ nginx_auth_validated }}"
+          nginx_auth_tls: "{{ nginx_auth_tls }}"
           prometheus_scrape_auth_create: "{{ prometheus_scrape_auth_create }}"
           prometheus_scrape_auth_backup: "{{ prometheus_scrape_auth_backup }}"
           helm_values_users_create: "{{ helm_values_users_create }}"
@@ -296,11 +322,15 @@ def results(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("return_docs")
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
+    tls_dir = tmp_path / "tls"
+    tls_dir.mkdir()
+    CA().write(tls_dir, "server")
     with_nginx = shutil.which("nginx") is not None
     proc = run_playbook(
         playbook, tmp_path, None,
         "-e", "age_recipient=%s" % x25519.Identity.generate().to_public(),
         "-e", "with_nginx=%s" % with_nginx,
+        "-e", "tls_dir=%s" % tls_dir,
     )
     assert proc.returncode == 0, "playbook failed:\n%s\n%s" % (proc.stdout[-20000:], proc.stderr[-5000:])
     return json.loads((tmp_path / "results.json").read_text())
