@@ -552,14 +552,16 @@ class CredentialStore:
         new_user = username if username is not None else (old_user if isinstance(old_user, str) else mint())
         new_password = password if password is not None else (old_password if isinstance(old_password, str) else mint())
         replaced = not complete or new_user != old_user or new_password != old_password
-        if replaced:
-            # A password the caller gave is a person's choice (bcrypt everywhere); one minted here is not.
+        if password is not None or new_password != old_password:
+            # A password the caller gave is a person's choice (bcrypt everywhere); one minted here is not. A new
+            # user name alone keeps the password, its origin and its hashes.
             new["origin"] = "given" if password is not None else "minted"
             new.pop("password_hashes", None)
         try:
             check_field("username", new_user, "grant %r" % grant)
             check_field("password", new_password, "grant %r" % grant)
-            if replaced or not isinstance(new.get("password_hash"), str) or identify(new["password_hash"]).scheme != "bcrypt":
+            if (new_password != old_password or not isinstance(new.get("password_hash"), str)
+                    or identify(new["password_hash"]).scheme != "bcrypt"):
                 new["password_hash"] = self.policy.hash(grant, new_password)
             new["username"] = new_user
             new["password"] = new_password

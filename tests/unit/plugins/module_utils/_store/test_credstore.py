@@ -354,3 +354,18 @@ def test_a_malformed_fast_hash_is_made_again(tmp_path, key):
     fixed = again.get("team-a")
     assert again.last_action == "completed" and again.policy.hashes_by_scheme == {"apr_md5_crypt": 1}
     assert HashPolicy().verify(fixed["password"], fixed["password_hashes"]["apr_md5_crypt"]) is True
+
+
+def test_a_new_user_name_keeps_the_passwords_origin(tmp_path, key):
+    """Renaming the user of a person's password must not make it count as minted (it would get the fast hash)."""
+    store = _store(tmp_path / "s.age", key)
+    store.get("team-b", password="a person chose this")
+    renamed = store.get("team-b", username="team-b-renamed")
+    assert renamed["username"] == "team-b-renamed" and renamed["password"] == "a person chose this"
+    assert renamed["origin"] == "given" and "password_hashes" not in renamed
+    minted = store.get("team-a")
+    fast = minted["password_hashes"]["apr_md5_crypt"]
+    before = dict(store.policy.hashes_by_scheme)
+    moved = store.get("team-a", username="team-a-renamed")
+    assert moved["origin"] == "minted" and moved["password_hashes"]["apr_md5_crypt"] == fast
+    assert store.policy.hashes_by_scheme == before  # the same password: no hash made again
