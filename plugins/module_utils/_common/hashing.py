@@ -160,17 +160,20 @@ def consumer_scheme(consumer: str, origin: str | None, policy: str = "auto") -> 
     return MINTED_SCHEME_BY_CONSUMER.get(consumer, "bcrypt")
 
 
+def stored_hash(credential, scheme: str) -> str | None:
+    """The credential's well-formed ``scheme`` hash among the store's ``password_hashes``, None without one."""
+    hashes = credential.get("password_hashes") if isinstance(credential, dict) else None
+    hashed = hashes.get(scheme) if isinstance(hashes, dict) else None
+    return hashed if isinstance(hashed, str) and identify(hashed).scheme == scheme else None
+
+
 def credential_hash(credential: dict, consumer: str, policy: str = "auto") -> str | None:
     """The hash string ``consumer`` gets for one credential of the store (its ``password_hash``, bcrypt, and
     ``password_hashes``, scheme -> hash): a string the store made once, so hosts compare strings. bcrypt when
     the store holds no hash of the chosen scheme (a credential minted before this policy, until the store
     completes it)."""
     scheme = consumer_scheme(consumer, credential.get("origin"), policy)
-    if scheme != "bcrypt":
-        hashed = (credential.get("password_hashes") or {}).get(scheme)
-        if isinstance(hashed, str) and identify(hashed).scheme == scheme:
-            return hashed
-    return credential.get("password_hash")
+    return (stored_hash(credential, scheme) if scheme != "bcrypt" else None) or credential.get("password_hash")
 
 
 class HashPolicy:

@@ -42,9 +42,11 @@ import time
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
     FAST_SCHEME,
+    ORIGINS,
     HashingError,
     HashPolicy,
     identify,
+    stored_hash,
 )
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import check_grant_name
@@ -62,6 +64,8 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.age import 
     encrypt,
 )
 from ansible_collections.promaccess.core.plugins.module_utils._store.credentials import (
+    ALPHABET,
+    MINT_LENGTH,
     CredentialError,
     check_field,
     mint,
@@ -94,7 +98,7 @@ AGE_STORE_WARNING = (
 CREDENTIAL_KEYS = ("username", "password", "password_hash", "minted_at", "origin", "password_hashes")
 #: A password of the shape the store mints: a credential of a store made before ``origin`` was recorded counts
 #: as minted when its password has this shape, as given otherwise.
-_MINTED_SHAPE = re.compile(r"^[A-Za-z0-9]{64}$")
+_MINTED_SHAPE = re.compile(r"^[%s]{%d}$" % (re.escape(ALPHABET), MINT_LENGTH))
 #: Phases of a rotation in progress, in order. minted: the new credential is in the store only; added: every
 #: host and cluster holds old and new and was verified with the new one; handed_off: the new hand-off file is
 #: written; revoking: the new credential is current, the old one (retired) is being removed from the hosts.
@@ -143,7 +147,7 @@ def origin(credential: dict) -> str:
     """``minted`` or ``given``: as recorded, else (a store made before it was recorded) by the password's shape;
     a credential whose password the store no longer holds counts as given (bcrypt, the cautious choice)."""
     recorded = credential.get("origin")
-    if recorded in ("minted", "given"):
+    if recorded in ORIGINS:
         return recorded
     password = credential.get("password")
     return "minted" if isinstance(password, str) and _MINTED_SHAPE.match(password) else "given"
@@ -153,11 +157,7 @@ def _lacks_fast_hash(credential) -> bool:
     """True for a minted credential (with its password) that has no well-formed FAST_SCHEME hash yet."""
     if not isinstance(credential, dict) or not isinstance(credential.get("password"), str):
         return False
-    if origin(credential) != "minted":
-        return False
-    hashed = (credential.get("password_hashes") or {}) if isinstance(credential.get("password_hashes"), dict) else {}
-    value = hashed.get(FAST_SCHEME)
-    return not isinstance(value, str) or identify(value).scheme != FAST_SCHEME
+    return origin(credential) == "minted" and stored_hash(credential, FAST_SCHEME) is None
 
 
 def grant_view(grant: str, record: dict) -> dict:
