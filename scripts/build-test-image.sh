@@ -33,7 +33,7 @@ SUITE=bookworm
 # /bin/kill, which Debian's prometheus.service runs to reload.
 INCLUDE=python3,python3-apt,systemd,systemd-sysv,dbus,curl,ca-certificates,apache2-utils,procps
 # Downloaded into the image's apt cache, installed by the playbook under test.
-CACHED="nginx prometheus python3-passlib python3-bcrypt python3-yaml"
+CACHED="nginx prometheus python3-passlib python3-bcrypt python3-yaml python3-cryptography"
 
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO/tests/podman/containers.conf}
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 # ansible 14.x is the community package built on ansible-core 2.21 (requirements-test.txt).
 ANSIBLE_VERSION=14.5.0
-COLLECTIONS="containers.podman ansible.posix community.general kubernetes.core community.sops"
+COLLECTIONS="containers.podman ansible.posix community.general kubernetes.core community.sops community.crypto"
 PYTHON=${PYTHON:-${PROMACCESS_VENV:-.venv}/bin/python}
 DOWNLOADS=.cache/pip-ansible
 DEST=.cache/collections

@@ -120,7 +120,8 @@ class ActionModule(ActionBase):
                 checks = self._from_hosts(task_vars, plan, "_promaccess_report_checks", "_promaccess_report_k8s_checks")
                 limit = self._var(task_vars, "ansible_limit") or None
                 limited = self._resolver(task_vars)([limit]) if limit else None
-                result["hosts"] = planner.report_hosts(plan, checks, limited)
+                tls = self._from_hosts(task_vars, plan, "_promaccess_report_tls")
+                result["hosts"] = planner.report_hosts(plan, checks, limited, tls)
         except planner.PlanError as exc:
             result.update(failed=True, msg=str(exc))
             return result

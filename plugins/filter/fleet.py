@@ -2,16 +2,17 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters fleet_part, target_users, scrape_secrets, values_users and values_server (documented in the .yml files
-beside): one host's part of the fleet plan, the users of one of its user files or Secrets, a cluster's scrape
-credentials filled in from the store's views, and the users and the prometheus chart's server wiring of a
-cluster's Helm values file."""
+"""Filters fleet_part, target_users, scrape_secrets, values_users, values_server and tls_names (documented in the
+.yml files beside): one host's part of the fleet plan, the users of one of its user files or Secrets, a cluster's
+scrape credentials filled in from the store's views, the users and the prometheus chart's server wiring of a
+cluster's Helm values file, and the names of a host's issued certificate."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
+from ansible_collections.promaccess.core.plugins.plugin_utils.tls_policy import certificate_names
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import (
     PlanError,
     host_part,
@@ -58,8 +59,14 @@ def values_server(server, views, internal):
     return _from_views("values_server", _values_server, plain(server), plain(views), str(internal))
 
 
+def tls_names(host_names, extra=None):
+    if not isinstance(host_names, (list, tuple)) or not [n for n in host_names if str(n).strip()]:
+        raise AnsibleFilterError("tls_names: expected a list holding at least one host name")
+    return certificate_names([str(n) for n in host_names], [str(n) for n in extra or []])
+
+
 class FilterModule:
     def filters(self):
         return {"fleet_part": fleet_part, "target_users": target_users, "scrape_secrets": scrape_secrets,
                 "values_users": values_users,
-                "values_server": values_server}
+                "values_server": values_server, "tls_names": tls_names}

@@ -63,6 +63,12 @@ options:
   url:
     description: The endpoint URL, written into the hand-off file and the message.
     type: str
+  ca_name:
+    description:
+      - The file name of the CA certificate sent along with the hand-off (the endpoint's certificate is signed by
+        a CA the recipient does not trust yet); the message then says to trust it for this endpoint. The module
+        does not write that file.
+    type: str
   recipients:
     description:
       - Public keys to encrypt to, any mix of age X25519 keys (C(age1...)), C(ssh-ed25519) and C(ssh-rsa) public
@@ -185,6 +191,7 @@ def main():
         metadata_path=dict(type="path"),
         message_path=dict(type="path"),
         recipient_name=dict(type="str"),
+        ca_name=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, add_file_common_args=True, supports_check_mode=True)
     if PYRAGE_IMPORT_ERROR is not None:

@@ -83,6 +83,12 @@ options:
         O(strip_prefix)).
     type: str
     default: http://127.0.0.1:9090
+  upstream_ca_file:
+    description:
+      - With an C(https://) O(upstream) (Prometheus's own port serving TLS), the CA certificate file nginx verifies
+        its certificate with (C(proxy_ssl_verify on)); a loopback IP upstream is checked under the name
+        C(localhost).
+    type: path
   strip_prefix:
     description:
       - V(true) proxies to O(upstream) with a trailing C(/), so nginx replaces O(location) by C(/) and Prometheus
@@ -278,6 +284,7 @@ def main():
         server_name=dict(type="list", elements="str", default=[]),
         location=dict(type="str", default="/prometheus/"),
         upstream=dict(type="str", default="http://127.0.0.1:9090"),
+        upstream_ca_file=dict(type="path"),
         strip_prefix=dict(type="bool", default=True),
         rewrite_redirects=dict(type="bool", default=True),
         realm=dict(type="str", default="Prometheus"),

@@ -128,6 +128,16 @@ options:
       - Keep a timestamped copy of the previous configuration file when it changes.
     type: bool
     default: false
+  scheme:
+    description:
+      - The C(scheme) the jobs scrape with; V(https) once their target serves TLS. Left as it is when not given.
+    type: str
+    choices: [http, https]
+  tls_ca_file:
+    description:
+      - The CA certificate file the jobs verify their target's certificate with (C(tls_config.ca_file)); the
+        other keys of C(tls_config) are kept. Left as it is when not given.
+    type: path
 notes:
   - The configuration file is re-rendered with PyYAML when it changes, so its YAML comments are lost then
     (keys keep their order and values). When nothing changes the file is not touched.
@@ -156,6 +166,15 @@ EXAMPLES = r"""
     password_file_group: prometheus
     require_promtool: true
   register: scrape_auth
+  notify: Reload Prometheus
+
+- name: The same, once Prometheus's own port serves TLS (its certificate checked against the CA)
+  promaccess.core.prometheus_scrape_auth:
+    path: /etc/prometheus/prometheus.yml
+    username: internal
+    password_file: /etc/prometheus/internal.password
+    scheme: https
+    tls_ca_file: /etc/promaccess/tls/ca.crt
   notify: Reload Prometheus
 
 - name: Use a bearer token file for a job instead
@@ -234,6 +253,8 @@ def main():
         promtool=dict(type="str", default="promtool"),
         require_promtool=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
+        scheme=dict(type="str", choices=["http", "https"]),
+        tls_ca_file=dict(type="path"),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

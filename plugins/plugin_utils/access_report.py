@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
 
 REPORT_VERSION = 1
 
@@ -32,6 +33,10 @@ DRIFT = {
     "duplicate_names": "a user name appears more than once",
     "mode_too_open": "file readable or writable by others",
     "last_applied_annotation": "Secret keeps a copy of its data in kubectl's last-applied annotation",
+    "plain_http": "serves plain HTTP beyond loopback (promaccess_tls plain_http): credentials cross the network in clear",
+    "certificate_expiring": "TLS certificate expires within promaccess_tls_renew_days (run provision_access to renew it)",
+    "certificate_expired": "TLS certificate has expired or is not valid yet",
+    "certificate_unreadable": "TLS certificate cannot be read",
 }
 
 GRANT_KEYS = (
@@ -57,6 +62,18 @@ def _pick(source, keys) -> dict:
 
 def now_utc() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _asn1_time(value: str) -> datetime.datetime | None:
+    """community.crypto's ASN.1 time (``20271203161349Z``) as an aware datetime; None when it is not one."""
+    try:
+        return datetime.datetime.strptime(str(value), "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def _iso_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _location(target: dict) -> str:
@@ -103,6 +120,7 @@ class _Builder:
         self.findings: list[dict] = []
         self.unknown: list[dict] = []
         self.targets: list[dict] = []
+        self.endpoints: list[dict] = []
 
     # -- helpers -----------------------------------------------------------------------------------------
     def finding(self, where: dict, code: str, grant=None, role=None, fingerprint=None, detail=None) -> None:
@@ -247,6 +265,40 @@ class _Builder:
                     self.row(where, grant, grant["grant"], cred, seen, False, inspected)
 
 
+def _endpoint(builder: _Builder, host: str, endpoint: dict, tls: dict | None, generated_at: str) -> None:
+    """One listener of a host: its scheme, its certificate's expiry (days left at ``generated_at``), and the
+    findings: plain HTTP beyond loopback, a certificate expired, near its renewal or unreadable."""
+    kind = endpoint.get("kind")
+    where = {"host": host, "target": kind, "location": endpoint.get("url")}
+    entry = {"host": host, "kind": kind, "url": endpoint.get("url"), "tls": bool(endpoint.get("tls")),
+             "plain_http": list(endpoint.get("plain_http") or []), "certificate_not_after": None,
+             "certificate_days_left": None, "problem": None}
+    if entry["plain_http"]:
+        builder.finding(where, "plain_http", detail="%s: %s" % (DRIFT["plain_http"], ", ".join(entry["plain_http"])))
+        entry["problem"] = "plain_http"
+    if entry["tls"] and isinstance(tls, dict):
+        cert = tls.get("certificate")
+        not_after = _asn1_time(cert.get("not_after")) if isinstance(cert, dict) else None
+        if not_after is None:
+            reason = (cert or {}).get("error") if isinstance(cert, dict) else None
+            builder.finding(where, "certificate_unreadable",
+                            detail="%s%s" % (DRIFT["certificate_unreadable"], ": %s" % reason if reason else ""))
+            entry["problem"] = "certificate_unreadable"
+        else:
+            days = (not_after - _iso_time(generated_at)).total_seconds() / 86400
+            entry["certificate_not_after"] = not_after.isoformat().replace("+00:00", "Z")
+            entry["certificate_days_left"] = math.floor(days)
+            renew = endpoint.get("renew_days")
+            if days <= 0 or cert.get("expired"):
+                builder.finding(where, "certificate_expired")
+                entry["problem"] = "certificate_expired"
+            elif renew is not None and days < int(renew):
+                builder.finding(where, "certificate_expiring", detail="%s: %d day(s) left, renewed under %s" % (
+                    DRIFT["certificate_expiring"], int(days), renew))
+                entry["problem"] = "certificate_expiring"
+    builder.endpoints.append(entry)
+
+
 def build_report(hosts, grants, internal_grant: str = "internal", generated_at: str | None = None,
                  store: str | None = None, missing_grants=None) -> dict:
     """The report as a dict: summary, grants, targets, rows (per grant, credential and target), unknown
@@ -257,6 +309,7 @@ def build_report(hosts, grants, internal_grant: str = "internal", generated_at: 
     store summaries (credential_store_info's ``grants``).
     """
     builder = _Builder(grants, internal_grant)
+    generated_at = generated_at or now_utc()
     host_names = []
     kinds = {"vm": 0, "cluster": 0}
     for host in hosts or []:
@@ -277,6 +330,9 @@ def build_report(hosts, grants, internal_grant: str = "internal", generated_at: 
         for index, target in enumerate(plan["targets"]):
             if isinstance(target, dict):
                 builder.target(name, kind, target, _find_result(results, target, index))
+        for endpoint in plan.get("endpoints") or []:
+            if isinstance(endpoint, dict):
+                _endpoint(builder, name, endpoint, host.get("tls"), generated_at)
 
     counts = {"ok": 0, "pending": 0, "drift": 0, "not inspected": 0}
     for row in builder.rows:
@@ -294,13 +350,14 @@ def build_report(hosts, grants, internal_grant: str = "internal", generated_at: 
     summary["line"] = summary_line(summary)
     return {
         "version": REPORT_VERSION,
-        "generated_at": generated_at or now_utc(),
+        "generated_at": generated_at,
         "store": store,
         "internal_grant": internal_grant,
         "missing_grants": list(missing_grants or []),
         "summary": summary,
         "grants": list(builder.grants.values()),
         "targets": builder.targets,
+        "endpoints": builder.endpoints,
         "rows": builder.rows,
         "unknown_entries": builder.unknown,
         "findings": builder.findings,
@@ -366,6 +423,12 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             _text(facts.get("mode")), owner, _text(facts.get("mtime") or facts.get("updated")), _text(t.get("entries")),
             _text(t.get("unexpected_count")), _text(t.get("error") or facts.get("error")),
         ])
+    endpoints = [
+        [e["host"], _text(e["kind"]), _text(e["url"]), "HTTPS" if e["tls"] else "HTTP",
+         _text(e["certificate_not_after"]), _text(e["certificate_days_left"]),
+         "DRIFT: %s" % e["problem"] if e["problem"] else "ok"]
+        for e in report.get("endpoints") or []
+    ]
     findings = [
         [f["host"], f["target"] or "-", f["location"] or "-", _text(f["grant"]), _text(f["role"]),
          _text(f["fingerprint"]), f["code"], f["detail"]]
@@ -380,6 +443,8 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ("User files and Secrets",
          ["Host", "Target", "Location", "Exists", "Mode", "Owner", "Modified (UTC)", "Entries", "Unknown entries",
           "Problem"], targets),
+        ("Endpoints", ["Host", "Listener", "Checked at", "Scheme", "Certificate expires (UTC)", "Days left", "State"],
+         endpoints),
         ("Drift", ["Host", "Target", "Location", "Grant", "Credential", "Fingerprint", "Code", "What"], findings),
     ]
 

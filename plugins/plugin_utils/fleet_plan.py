@@ -41,6 +41,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.hashing im
 )
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
 from ansible_collections.promaccess.core.plugins.module_utils._helm.values_users import DEFAULT_RESERVED
+from ansible_collections.promaccess.core.plugins.plugin_utils import tls_policy
 from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
     UrlError,
     check_http_url,
@@ -88,6 +89,16 @@ HOST_SPEC: dict[str, tuple] = {
     "promaccess_report_web_config": (None, "str"),
     "promaccess_report_htpasswd": (None, "str"),
     "promaccess_internal_credential": (None, "str"),
+    # TLS (plugin_utils/tls_policy.py, docs/tls.md): auto serves HTTPS on every listener beyond loopback.
+    "promaccess_tls": ("auto", "str"),
+    "promaccess_tls_min_version": ("TLS12", "str"),
+    "promaccess_tls_dir": ("/etc/promaccess/tls", "str"),
+    "promaccess_tls_names": ([], "list"),
+    "promaccess_tls_valid_days": (365, "int"),
+    "promaccess_tls_renew_days": (30, "int"),
+    "promaccess_tls_certificate": ("", "str"),
+    "promaccess_tls_certificate_key": ("", "str"),
+    "promaccess_tls_ca_file": ("", "str"),
     # The roles' own settings, read for the report's default paths.
     "prometheus_basic_auth_web_config": ("/etc/prometheus/web.yml", "str"),
     "nginx_basic_auth_user_file": ("/etc/nginx/prometheus.htpasswd", "str"),
@@ -289,13 +300,27 @@ def host_settings(host: str, given: dict) -> dict:
     s["promaccess_nginx_port"] = str(s["promaccess_nginx_listen"][0]).split(" ", maxsplit=1)[0].rsplit(":", maxsplit=1)[-1]
     if s["promaccess_prometheus_listen_address"] is None:
         s["promaccess_prometheus_listen_address"] = "127.0.0.1:9090" if modes == ["nginx"] else "0.0.0.0:9090"
+    try:
+        s["tls"] = tls_policy.host_tls(host, s)
+    except tls_policy.TlsPolicyError as exc:
+        raise PlanError(str(exc)) from exc
+    if s["promaccess_tls_renew_days"] >= s["promaccess_tls_valid_days"]:
+        raise PlanError("%s: promaccess_tls_renew_days must be fewer than promaccess_tls_valid_days" % host)
     # Where users reach it; the path part of the default is fixed here, the host name is the host's own fact.
+    s["external_url_scheme"] = tls_policy.scheme(s["tls"], tls_policy.user_facing(modes))
     s["external_url_suffix"] = ":" + (s["promaccess_nginx_port"] + location if "nginx" in modes else "9090/")
     url = s["promaccess_external_url"]
     if not url and s["promaccess_public_host"]:
-        url = s["promaccess_external_url"] = "http://" + s["promaccess_public_host"] + s["external_url_suffix"]
+        url = s["promaccess_external_url"] = (s["external_url_scheme"] + "://" + s["promaccess_public_host"]
+                                              + s["external_url_suffix"])
     if url:
-        check_http_url(url, "%s: promaccess_external_url" % host, PlanError)
+        parts = check_http_url(url, "%s: promaccess_external_url" % host, PlanError)
+        if parts.scheme != s["external_url_scheme"]:
+            raise PlanError(
+                "%s: promaccess_external_url %r is %s:// but the %s listener serves %s (promaccess_tls %s, "
+                "docs/tls.md)" % (host, url, parts.scheme, tls_policy.user_facing(modes),
+                                  s["external_url_scheme"].upper(), s["promaccess_tls"])
+            )
         if "nginx" in modes and check_prefix_consistency(url, "/", location):
             raise PlanError(
                 "%s: promaccess_external_url %r: behind nginx its path must be the nginx location "
@@ -570,12 +595,15 @@ def plan_host(host: str, settings: dict, grants_here: list[dict], internal: str,
     endpoints = []
     if "native" in settings["promaccess_modes"]:
         port = settings["promaccess_prometheus_listen_address"].rsplit(":", 1)[-1]
-        endpoints.append({"kind": "native", "url": "http://127.0.0.1:%s%s" % (port, settings["route_prefix"]),
+        endpoints.append({"kind": "native",
+                          "url": "%s://127.0.0.1:%s%s" % (tls_policy.scheme(settings["tls"], "native"), port,
+                                                          settings["route_prefix"]),
                           "target": "native"})
     if "nginx" in settings["promaccess_modes"]:
         endpoints.append({"kind": "nginx",
-                          "url": "http://127.0.0.1:%s%s" % (settings["promaccess_nginx_port"],
-                                                            settings["promaccess_nginx_location"]),
+                          "url": "%s://127.0.0.1:%s%s" % (tls_policy.scheme(settings["tls"], "nginx"),
+                                                          settings["promaccess_nginx_port"],
+                                                          settings["promaccess_nginx_location"]),
                           "target": "nginx"})
     for target in targets:
         # The host's own internal credential is kept once per host ("internal"), not in the shared lists.
@@ -855,19 +883,23 @@ def handoff_grants(plan: dict, verified: dict, only=None) -> list[dict]:
     """The grants to hand off, each with the URL for its message: the external URL of the first host it was
     verified on (VM hosts first, then clusters), failing that of the first cluster it was applied on but could
     not be checked from the controller. A grant's own ``url`` wins. ``verified``: host -> its promaccess_verified
-    (None for a host that failed). ``only``: during a rotation, just these grants."""
+    (None for a host that failed). ``only``: during a rotation, just these grants. ``ca``: the URL's host serves
+    a certificate the playbooks issued, so the CA's certificate goes along with the hand-off."""
     order = list(plan["hosts"]) + list(plan["clusters"])
     out = []
     for grant in plan["handoff"]:
         if only is not None and grant["name"] not in only:
             continue
         url = grant.get("url") or ""
+        issued = False
         for want in (True, False):
             for host in order:
                 for ep in verified.get(host) or []:
                     if not url and grant["name"] in ep.get("grants", []) and bool(ep.get("verified", True)) == want:
                         url = ep.get("external_url", "")
-        out.append(dict(grant, url=url))
+                        tls = ((plan["hosts"].get(host) or {}).get("settings") or {}).get("tls") or {}
+                        issued = bool(tls.get("issue")) and url.startswith("https://")
+        out.append(dict(grant, url=url, ca=issued))
     return out
 
 
@@ -898,9 +930,24 @@ def summary_lines(plan: dict, verified: dict, handoff_dir: str) -> list[str]:
     return lines
 
 
-def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
+def report_endpoints(host_plan: dict) -> list[dict]:
+    """A host's listeners for the access report: each endpoint with whether it serves TLS, what it leaves in plain
+    HTTP beyond loopback, and the renewal threshold of its certificate."""
+    settings = host_plan.get("settings") or {}
+    tls = settings.get("tls") or {}
+    out = []
+    for endpoint in host_plan.get("endpoints") or []:
+        kind = endpoint["kind"]
+        out.append({"kind": kind, "url": endpoint["url"], "tls": bool(tls.get(kind)),
+                    "plain_http": [p for p in tls.get("plain_http") or [] if p.split(" ", 1)[0] == kind],
+                    "renew_days": settings.get("promaccess_tls_renew_days")})
+    return out
+
+
+def report_hosts(plan: dict, checks: dict, limit=None, tls=None) -> list[dict]:
     """access_report's input: per host and cluster, its targets and the results of its inspection (None for a
-    host that failed or was not reached). ``limit``: with --limit, the hosts of the limit only."""
+    host that failed or was not reached), and per host its listeners (``endpoints``) with what the host said of
+    its TLS certificate (``tls``). ``limit``: with --limit, the hosts of the limit only."""
     out = []
     for kind, part in (("vm", plan["hosts"]), ("cluster", plan["clusters"])):
         for host, host_plan in part.items():
@@ -910,7 +957,11 @@ def report_hosts(plan: dict, checks: dict, limit=None) -> list[dict]:
             targets = target_grants(plan, host_plan)
             if kind == "cluster":
                 targets += scrape_audit_targets(host_plan, list(plan.get("revoked") or []))
-            out.append({"host": host, "kind": kind,
-                        "plan": {"kind": kind, "targets": targets} if result is not None else None,
-                        "checks": result})
+            entry = {"host": host, "kind": kind,
+                     "plan": {"kind": kind, "targets": targets} if result is not None else None,
+                     "checks": result}
+            if kind == "vm" and result is not None:
+                entry["plan"]["endpoints"] = report_endpoints(host_plan)
+                entry["tls"] = (tls or {}).get(host)
+            out.append(entry)
     return out

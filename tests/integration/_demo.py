@@ -6,10 +6,13 @@ state folder: real Prometheus and nginx as plain processes, a real age hand-off 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,10 +25,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_demo(state: Path):
-    """Run scripts/demo.sh once into ``state``; yield (state, env, completed process); stop the services."""
+def run_demo(state: Path, **extra_env):
+    """Run scripts/demo.sh once into ``state``; yield (state, env, completed process); stop the services.
+    ``extra_env``: more environment (``PROMACCESS_DEMO_TLS="always"``)."""
     env = dict(
         os.environ,
+        **extra_env,
         PROMACCESS_DEMO_STATE=str(state),
         PROMACCESS_VENV=str(BIN.parent),
         PROMACCESS_DEMO_PROMETHEUS_PORT=str(free_port()),
@@ -49,3 +54,39 @@ def handoff(state: Path) -> dict:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout
     return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+def recap(output: str, host: str) -> dict:
+    """The last PLAY RECAP line of ``host`` as a dict of counters."""
+    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
+    assert lines, output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def tree_digest(root: Path) -> dict:
+    """SHA-256 of every file of a demo state folder but Prometheus's data, logs, pid and lock files."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "data" not in p.parts and "logs" not in p.parts and not p.name.endswith((".pid", ".log", ".lock"))
+    }
+
+
+def self_scrape_targets(state: Path, env: dict, seconds: float = 60) -> str:
+    """Prometheus's active targets (JSON text) once its self-scrape is up, asked with the self-scrape's own
+    credential over the scheme the demo serves (with the demo's CA over TLS); the last answer after ``seconds``.
+    Prometheus scrapes every 15 s, so right after a run the first scrape may still be ahead."""
+    config = (state / "prometheus/prometheus.yml").read_text()
+    username = re.search(r"username: (\S+)", config).group(1)
+    password = (state / "prometheus/self-scrape.password").read_text().strip()
+    tls = "scheme: https" in config
+    scheme = "https" if tls else "http"
+    url = "%s://127.0.0.1:%s/api/v1/targets?state=active" % (scheme, env["PROMACCESS_DEMO_PROMETHEUS_PORT"])
+    cmd = ["curl", "-s", "--max-time", "10", "-K", "-"] + (["--cacert", str(state / "tls/ca.crt")] if tls else [])
+    deadline = time.monotonic() + seconds
+    while True:
+        out = subprocess.run(cmd + [url], input='user = "%s:%s"\n' % (username, password), capture_output=True,
+                             text=True, check=False).stdout
+        if '"health":"up"' in out or time.monotonic() > deadline:
+            return out
+        time.sleep(2)

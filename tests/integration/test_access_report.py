@@ -124,6 +124,9 @@ class Fleet:
             hosts[host] = {
                 "ansible_connection": "local",
                 "promaccess_modes": modes,
+                # Loopback listeners: no TLS planned, so the report reads no certificate (test_provision_tls does).
+                "promaccess_nginx_listen": ["127.0.0.1:8080"],
+                "promaccess_prometheus_listen_address": "127.0.0.1:9090",
                 "prometheus_basic_auth_web_config": str(tmp / host / "web.yml"),
                 "nginx_basic_auth_user_file": str(tmp / host / "prometheus.htpasswd"),
             }

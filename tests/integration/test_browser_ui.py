@@ -1,7 +1,10 @@
-"""A real browser opens the Prometheus UI through nginx with a granted credential (issue 4, "Proof").
+"""A real browser opens the Prometheus UI through nginx with a granted credential (issue 4, "Proof"), over HTTPS.
 
 provision_access.yml runs as `make demo` does (real Prometheus and nginx as plain processes on free loopback
-ports, temporary state folder); team-a's credential comes out of its age hand-off file. Debian's headless
+ports, temporary state folder), with TLS on (``PROMACCESS_DEMO_TLS=always``: the playbook's local CA, as on every
+listener beyond loopback); team-a's credential comes out of its age hand-off file, and the CA's certificate from
+the hand-off folder goes into the browser's own NSS database (``certutil``), as a person would import it: the
+browser verifies the certificate, no check is turned off. Debian's headless
 Chromium, driven by playwright-core (tests/browser/check_ui.mjs), opens <external URL>graph, follows the
 redirects to the classic UI, waits for every asset, runs the query ``up`` and takes a screenshot; a second
 browser without credentials must get 401. The screenshot and the JSON summary are kept under
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from _demo import handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
+from _demo import handoff, run_demo, self_scrape_targets  # noqa: E402  (tests/integration is on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -42,19 +45,34 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The same set-up as test_provision_local.py's (tests/integration/_demo.py)."""
-    yield from run_demo(tmp_path_factory.mktemp("demo-state"))
+    """The same set-up as test_provision_local.py's (tests/integration/_demo.py), over TLS."""
+    yield from run_demo(tmp_path_factory.mktemp("demo-state"), PROMACCESS_DEMO_TLS="always")
+
+
+def trusting_home(home: Path, ca: Path) -> Path:
+    """A HOME whose NSS database (~/.pki/nssdb, where Chromium on Linux looks) trusts ``ca`` for TLS servers."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", "sql:%s" % nssdb, "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", "sql:%s" % nssdb, "-A", "-t", "C,,", "-n", "promaccess demo CA", "-i", str(ca)],
+                   check=True, capture_output=True)
+    return home
 
 
 @pytest.fixture(scope="module")
 def ui(chromium, demo, tmp_path_factory):
     """Run tests/browser/check_ui.mjs once; the credential goes through the environment, never argv."""
-    state, _unused, first = demo
+    state, env, first = demo
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     cred = handoff(state)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
-    env = dict(os.environ, PROMACCESS_UI_USERNAME=cred["username"], PROMACCESS_UI_PASSWORD=cred["password"])
+    assert cred["url"].startswith("https://")
+    # The query `up` must find the self-scrape's sample: wait for its first scrape over HTTPS (bounded).
+    assert '"health":"up"' in self_scrape_targets(state, env)
+    home = trusting_home(tmp_path_factory.mktemp("browser-home"), state / "handoff" / "team-a" / "ca.crt")
+    env = dict(os.environ, HOME=str(home), PROMACCESS_UI_USERNAME=cred["username"],
+               PROMACCESS_UI_PASSWORD=cred["password"])
     run = subprocess.run(
         [
             "node", str(REPO / "tests" / "browser" / "check_ui.mjs"),

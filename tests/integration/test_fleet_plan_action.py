@@ -82,7 +82,8 @@ def test_plan_from_the_inventory_and_each_host_expands_its_part(tmp_path):
     assert p1 == {"native": ["internal.p1", "team-a", "team-b", "team-c"], "nginx": ["internal.p1", "team-a", "team-b"]}
     assert {t["target"]: t["grants"] for t in parts["p2"]["targets"]} == {"nginx": ["internal.p2", "team-a", "team-b"]}
     assert {t["target"]: t["grants"] for t in parts["p3"]["targets"]} == {"native": ["internal.p3", "team-a", "team-c"]}
-    assert parts["p3"]["settings"]["promaccess_external_url"] == "http://p3.example.org:9090/"
+    # Prometheus listens beyond loopback (0.0.0.0:9090): HTTPS by default (promaccess_tls auto).
+    assert parts["p3"]["settings"]["promaccess_external_url"] == "https://p3.example.org:9090/"
     assert parts["p1"]["checks"] == []  # planned without credentials
 
 

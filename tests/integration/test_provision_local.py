@@ -6,7 +6,6 @@ real age CLI decrypts the hand-off file; curl checks the endpoint. Nothing here 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -16,22 +15,7 @@ import pytest
 import yaml
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
-from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
-
-
-def recap(output: str, host: str) -> dict:
-    """The last PLAY RECAP line of ``host`` as a dict of counters."""
-    lines = re.findall(r"^%s\s+:\s+(.*)$" % re.escape(host), output, re.M)
-    assert lines, output[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
-
-
-def tree_digest(root: Path) -> dict:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "data" not in p.parts and "logs" not in p.parts and not p.name.endswith((".pid", ".log", ".lock"))
-    }
+from _demo import BIN, REPO, handoff, recap, run_demo, tree_digest  # noqa: E402  (tests/integration is on sys.path)
 
 
 @pytest.fixture(scope="module")

@@ -50,9 +50,16 @@ def valid_now(store, credstore, grant: str) -> tuple[str | None, dict]:
     return view["phase"], {fingerprint(c["username"]): c for c in view["valid"]}
 
 
+#: The CA certificate the playbooks install on each host (promaccess_tls_dir's ca.crt).
+CA_FILE = "/etc/promaccess/tls/ca.crt"
+
+
 def ask(host: str, url: str, username: str, password: str) -> str:
     quoted = (username + ":" + password).replace("\\", "\\\\").replace('"', '\\"')
     config = 'user = "%s"\nurl = "%s"\n' % (quoted, url)
+    if url.startswith("https://"):
+        # Over TLS, the certificate is checked against the CA the playbook put on the host.
+        config += 'cacert = "%s"\n' % CA_FILE
     try:
         done = subprocess.run(
             ["podman", "exec", "-i", host, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",

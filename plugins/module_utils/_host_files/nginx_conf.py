@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.certs import (
     CRYPTOGRAPHY_IMPORT_ERROR,
@@ -99,6 +100,24 @@ def check_upstream(upstream: str) -> str:
     return upstream
 
 
+def upstream_tls(upstream: str, ca_file: str | None) -> list[str]:
+    """The directives that make nginx verify an ``https://`` upstream's certificate against ``ca_file``. A
+    loopback IP upstream is checked under the name ``localhost`` (nginx matches host names only, and the
+    certificates the collection issues hold ``localhost``)."""
+    if not ca_file:
+        return []
+    parts = urlsplit(upstream)
+    if parts.scheme != "https":
+        raise NginxConfError("upstream_ca_file verifies an https:// upstream; upstream %r is not one" % upstream)
+    host = parts.hostname or ""
+    name = "localhost" if host in ("127.0.0.1", "::1") else host
+    return [
+        "proxy_ssl_trusted_certificate %s;" % quote(ca_file, "upstream_ca_file"),
+        "proxy_ssl_verify on;",
+        "proxy_ssl_name %s;" % _word(name, "upstream host"),
+    ]
+
+
 def proxy_pass_target(upstream: str, strip_prefix: bool) -> str:
     """``http://HOST:PORT/`` (nginx replaces the location by /) or ``http://HOST:PORT`` (URI passed as is)."""
     return upstream + "/" if strip_prefix else upstream
@@ -168,6 +187,7 @@ def render_location(params: dict, indent: str = "") -> list[str]:
         "%sproxy_pass %s;" % (inner, proxy_pass_target(upstream, params["strip_prefix"])),
         "%sproxy_http_version 1.1;" % inner,
     ]
+    lines.extend(inner + line for line in upstream_tls(upstream, params.get("upstream_ca_file")))
     if params["strip_prefix"] and location != "/" and params.get("rewrite_redirects", True):
         lines.extend("%s%s" % (inner, line) for line in redirect_rewrite(location))
     for name, value in proxy_headers(params.get("proxy_headers")):
@@ -368,6 +388,9 @@ class NginxAuthBackend:
             return self.result
         binary = self.nginx()
         self.check_certificate()
+        ca_file = params.get("upstream_ca_file")
+        if ca_file and not os.path.isfile(ca_file):
+            raise NginxConfError("%s was not changed: upstream_ca_file %s does not exist" % (self.path, ca_file))
         if not os.path.isdir(os.path.dirname(os.path.abspath(self.path))):
             raise NginxConfError("cannot write %s: its directory does not exist" % self.path)
         old_stat = os.stat(self.path) if exists else None

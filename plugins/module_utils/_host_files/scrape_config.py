@@ -135,6 +135,33 @@ def set_auth(document: dict, names: list[str], auth_type: str, block: dict, forc
     return new, changed
 
 
+def set_transport(document: dict, names: list[str], scheme: str | None, ca_file: str | None) -> tuple[dict, list[str]]:
+    """Return (new document, names of the jobs that change) with ``scheme`` and ``tls_config.ca_file`` set on every
+    named job (None: left as it is); every other key of ``tls_config`` (server_name, cert_file, ...) is kept."""
+    new = copy.deepcopy(document)
+    jobs = _select(new, names)
+    if scheme not in (None, "http", "https"):
+        raise ScrapeConfigError("scheme must be http or https, got %r" % scheme)
+    changed: list[str] = []
+    scrape_configs = new["scrape_configs"]
+    for index, job in enumerate(scrape_configs):
+        if not any(job is selected for selected in jobs):
+            continue
+        name = str(job.get("job_name"))
+        if scheme is not None and job.get("scheme", "http") != scheme:
+            job = _place(job, "scheme", scheme)
+            changed.append(name)
+        if ca_file is not None:
+            tls = job.get("tls_config")
+            if tls is not None and not isinstance(tls, dict):
+                raise ScrapeConfigError("job %r has a tls_config that is not a mapping" % name)
+            if (tls or {}).get("ca_file") != ca_file:
+                job = _place(job, "tls_config", dict(tls or {}, ca_file=ca_file))
+                changed.append(name)
+        scrape_configs[index] = job
+    return new, list(dict.fromkeys(changed))
+
+
 def remove_auth(document: dict, names: list[str], auth_type: str) -> tuple[dict, list[str]]:
     """Return (new document, names of the jobs that change) without ``auth_type`` on the named jobs."""
     new = copy.deepcopy(document)
@@ -282,6 +309,10 @@ class ScrapeAuthBackend:
         params = self.params
         text, document = self.read_config()
         names = list(params["job_name"])
+        ca_file = params.get("tls_ca_file")
+        if ca_file and not os.path.isfile(ca_file):
+            # Prometheus would fail every scrape of these jobs with it; say so before anything changes.
+            raise ScrapeConfigError("tls_ca_file %s does not exist; %s is left as it is" % (ca_file, self.path))
         try:
             if params["state"] == "present":
                 if not params["password_file"]:
@@ -289,6 +320,9 @@ class ScrapeAuthBackend:
                 block = auth_block(params["auth_type"], params["username"], params["password_file"],
                                    params["authorization_type"])
                 new_document, jobs_changed = set_auth(document, names, params["auth_type"], block, params["force"])
+                new_document, transport_changed = set_transport(new_document, names, params["scheme"],
+                                                                params["tls_ca_file"])
+                jobs_changed += [name for name in transport_changed if name not in jobs_changed]
             else:
                 new_document, jobs_changed = remove_auth(document, names, params["auth_type"])
         except ScrapeConfigError as exc:

@@ -89,7 +89,7 @@ Attached is an encrypted file containing the username/password pair. Please run
     age --decrypt -i key.txt -o {plain_name} {file_name}
 
 to retrieve the contents.
-
+{ca_part}
 Personally Identifiable Information (PII) is at risk if the credentials are compromised. Please do not share \
 these credentials through any insecure channels, and notify us immediately if you need to renew them.
 
@@ -97,8 +97,17 @@ Thanks!
 """
 
 
-def render_message(handoff_path: str, url: str | None = None, name: str | None = None) -> str:
-    """The message that goes with the hand-off file: endpoint, decrypt command, PII warning. No secret."""
+CA_TEMPLATE = """
+The endpoint's certificate is signed by our own certificate authority, whose certificate is attached too
+({ca_name}; it is public). Have your client trust it for this endpoint only (curl --cacert {ca_name}; in Grafana,
+the data source's "With CA Cert" setting) rather than turning certificate checks off.
+"""
+
+
+def render_message(handoff_path: str, url: str | None = None, name: str | None = None,
+                   ca_name: str | None = None) -> str:
+    """The message that goes with the hand-off file: endpoint, decrypt command, the CA certificate sent along
+    (``ca_name``, its file name beside the hand-off), PII warning. No secret."""
     check_url(url)
     file_name = os.path.basename(handoff_path)
     plain_name = file_name[: -len(".age")] if file_name.endswith(".age") and len(file_name) > 4 else "credentials.txt"
@@ -107,4 +116,5 @@ def render_message(handoff_path: str, url: str | None = None, name: str | None =
         url_part=" from %s" % url if url else "",
         plain_name=plain_name,
         file_name=file_name,
+        ca_part=CA_TEMPLATE.format(ca_name=ca_name) if ca_name else "",
     )

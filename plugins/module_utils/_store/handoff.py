@@ -115,7 +115,7 @@ class HandoffBackend:
         try:
             recipients = load_recipients(params["recipients"], params["recipients_files"])
             plaintext = render_handoff(params["username"], params["password"], params["url"])
-            message = render_message(self.path, params["url"], params["recipient_name"])
+            message = render_message(self.path, params["url"], params["recipient_name"], params.get("ca_name"))
         except (AgeError, CredentialError) as exc:
             raise HandoffError(str(exc)) from exc
         canonical = sorted(r.canonical for r in recipients)

@@ -230,3 +230,51 @@ def test_a_service_monitor_holds_one_credential_of_a_rotating_grant():
     report = build_report([{"host": "k8s", "kind": "cluster", "plan": {"targets": [dict(scrape, single=False)]},
                             "checks": {"results": [dict(sends_new, item=dict(scrape, single=False))]}}], GRANTS)
     assert codes(report) == [("k8s", "team-a", "current", "missing")]
+
+
+# -- endpoints: TLS, plain HTTP, certificate expiry -------------------------------------------------------------------
+def tls_host(endpoints, certificate):
+    out = host("web1", [(NGINX, {"i": H["i"], "a": H["a"], "a2": H["a2"]})])
+    out["plan"]["endpoints"] = endpoints
+    out["tls"] = {"certificate": certificate} if certificate is not None else None
+    return out
+
+
+HTTPS = {"kind": "nginx", "url": "https://127.0.0.1:8080/prometheus/", "tls": True, "plain_http": [], "renew_days": 30}
+
+
+@pytest.mark.parametrize("not_after, days, code", [
+    ("20260601000000Z", 92, None),
+    ("20260331000000Z", 30, None),          # exactly the renewal threshold: not yet due
+    ("20260330120000Z", 29, "certificate_expiring"),
+    ("20260301000000Z", 0, "certificate_expired"),   # expires the moment the report is made
+    ("20260201000000Z", -28, "certificate_expired"),
+])
+def test_days_to_expiry_and_the_renewal_threshold(not_after, days, code):
+    report = build_report([tls_host([HTTPS], {"not_after": not_after, "expired": days < 0})], GRANTS,
+                          generated_at="2026-03-01T00:00:00Z")
+    (endpoint,) = report["endpoints"]
+    assert endpoint["certificate_days_left"] == days
+    assert endpoint["certificate_not_after"] == "%s-%s-%sT%s:%s:%sZ" % (
+        not_after[:4], not_after[4:6], not_after[6:8], not_after[8:10], not_after[10:12], not_after[12:14])
+    assert [f["code"] for f in report["findings"]] == ([code] if code else [])
+    assert endpoint["problem"] == code
+
+
+def test_plain_http_beyond_loopback_and_an_unreadable_certificate_are_drift():
+    plain = {"kind": "native", "url": "http://127.0.0.1:9090/", "tls": False, "plain_http": ["native 0.0.0.0:9090"],
+             "renew_days": 30}
+    report = build_report([tls_host([HTTPS, plain], {"error": "no such file"})], GRANTS,
+                          generated_at="2026-03-01T00:00:00Z")
+    assert codes(report) == [("web1", "", "", "certificate_unreadable"), ("web1", "", "", "plain_http")]
+    text = render_markdown(report)
+    assert "## Endpoints" in text
+    assert "| web1 | native | http://127.0.0.1:9090/ | HTTP | - | - | DRIFT: plain_http |" in text
+    assert "native 0.0.0.0:9090" in " ".join(f["detail"] for f in report["findings"])
+
+
+def test_loopback_http_is_no_finding():
+    loop = {"kind": "nginx", "url": "http://127.0.0.1:8080/prometheus/", "tls": False, "plain_http": [],
+            "renew_days": 30}
+    report = build_report([tls_host([loop], None)], GRANTS, generated_at="2026-03-01T00:00:00Z")
+    assert report["findings"] == [] and report["endpoints"][0]["problem"] is None

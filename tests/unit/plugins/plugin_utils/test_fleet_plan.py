@@ -168,7 +168,8 @@ def test_native_only_route_prefix_comes_from_the_external_url():
     h1 = plan["hosts"]["h1"]
     assert h1["settings"]["route_prefix"] == "/prom/"
     assert h1["settings"]["promaccess_prometheus_listen_address"] == "0.0.0.0:9090"
-    assert h1["endpoints"][0]["url"] == "http://127.0.0.1:9090/prom/"
+    # Prometheus's own port listens beyond loopback: HTTPS (promaccess_tls auto), checked on its loopback.
+    assert h1["endpoints"][0]["url"] == "https://127.0.0.1:9090/prom/"
 
 
 def test_public_host_builds_the_url_on_the_controller():
@@ -184,7 +185,17 @@ def test_public_host_builds_the_url_on_the_controller():
         ({"promaccess_modes": ["apache"]}, "must hold native and/or nginx"),
         ({"promaccess_external_url": "ftp://x/prometheus/"}, "must be an absolute http"),
         ({"promaccess_external_url": "http://x/prometheus/?a=1"}, "must not have a query"),
-        ({"promaccess_external_url": "http://x:1/elsewhere/"}, "its path must be the nginx location"),
+        ({"promaccess_external_url": "https://x:1/elsewhere/"}, "its path must be the nginx location"),
+        ({"promaccess_external_url": "http://x:8080/prometheus/"}, "is http:// but the nginx listener serves HTTPS"),
+        ({"promaccess_tls": "plain_http", "promaccess_external_url": "https://x:8080/prometheus/"},
+         "is https:// but the nginx listener serves HTTP"),
+        ({"promaccess_tls": "off"}, "promaccess_tls must be one of auto, always, plain_http"),
+        ({"promaccess_tls_min_version": "TLS11"}, "promaccess_tls_min_version must be TLS12 or TLS13"),
+        ({"promaccess_tls_certificate": "/etc/ssl/a.crt"}, "promaccess_tls_certificate and promaccess_tls_certificate_key"),
+        ({"promaccess_tls_certificate": "/etc/ssl/a.crt", "promaccess_tls_certificate_key": "/etc/ssl/a.key"},
+         "name the CA that signed it in promaccess_tls_ca_file"),
+        ({"promaccess_tls_dir": "tls"}, "promaccess_tls_dir must be an absolute path"),
+        ({"promaccess_tls_renew_days": 400}, "promaccess_tls_renew_days must be fewer"),
         ({"promaccess_nginx_location": "prometheus"}, "must start and end with '/'"),
         ({"promaccess_exclusive": "maybe"}, "must be true or false"),
         ({"promaccess_nginx_listen": {"a": 1}}, "must be a list"),
@@ -308,7 +319,7 @@ def test_the_plan_grows_with_hosts_not_hosts_times_grants():
     # once in its part, not in the shared lists.
     assert len(plan["grant_sets"]) == 2
     per_host = len(json.dumps(plan["hosts"]["p0000"]))
-    assert per_host < 1500
+    assert per_host < 2200  # its settings (with the TLS ones), endpoints and user files, no grant
     # Besides its part, each host adds its internal credential to fetch, inherit and checks (about 200 bytes).
     assert len(json.dumps(plan)) < 400 * (per_host + 200) + 60000
     expanded = fp.host_part(plan, "p0000")
@@ -434,6 +445,10 @@ def test_handoff_url_prefers_a_verified_host_then_an_applied_cluster_and_a_grant
     assert plan["hosts"]["h2"]["endpoints"][0]["grants"] == ["internal.h2", "a", "c"]
     assert out == {"a": "http://h2/", "b": "https://c1/", "c": "https://own/"}
     assert [g["name"] for g in fp.handoff_grants(plan, verified, only=["b"])] == ["b"]
+    # The CA goes along only where the URL's host serves a certificate the playbooks issued.
+    assert {g["name"]: g["ca"] for g in fp.handoff_grants(plan, verified)} == {"a": False, "b": False, "c": False}
+    tls_verified = dict(verified, h2=[dict(verified["h2"][0], external_url="https://h2:8080/prometheus/")])
+    assert {g["name"]: g["ca"] for g in fp.handoff_grants(plan, tls_verified)} == {"a": True, "b": False, "c": False}
 
 
 def test_summary_lines_name_every_unverified_endpoint():
@@ -663,3 +678,17 @@ def test_grant_hash_setting_is_checked_and_reaches_every_part():
     assert fp.host_part(plan, "c1", "clusters")["bcrypt_grants"] == ["b"]
     with pytest.raises(PlanError, match=r"grant a: hash must be one of auto, bcrypt \(got 'fast'\)"):
         compact([grant("a", hash="fast")])
+
+
+def test_report_hosts_gives_each_host_its_listeners_and_what_it_said_of_its_certificate():
+    plan = compact([grant("a")], hosts={"h1": {"promaccess_modes": ["native", "nginx"], "promaccess_tls": "plain_http"},
+                                        "h2": {}})
+    cert = {"certificate": {"not_after": "20270101000000Z", "expired": False}}
+    out = fp.report_hosts(plan, {"h1": {"results": []}, "h2": {"results": []}}, tls={"h1": None, "h2": cert})
+    h1, h2 = out
+    assert h1["plan"]["endpoints"] == [
+        {"kind": "native", "url": "http://127.0.0.1:9090/", "tls": False, "plain_http": ["native 0.0.0.0:9090"],
+         "renew_days": 30},
+        {"kind": "nginx", "url": "http://127.0.0.1:8080/prometheus/", "tls": False, "plain_http": ["nginx 8080"],
+         "renew_days": 30}]
+    assert h2["plan"]["endpoints"][0]["tls"] is True and h2["tls"] == cert

@@ -24,7 +24,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._host_files.nginx_
 def params(**over):
     base = dict(
         path="/tmp/unused", kind="server", listen=["127.0.0.1:8080"], server_name=[], location="/prometheus/",
-        upstream="http://127.0.0.1:9090", strip_prefix=True, rewrite_redirects=True, realm="Prometheus",
+        upstream="http://127.0.0.1:9090", upstream_ca_file=None, strip_prefix=True, rewrite_redirects=True, realm="Prometheus",
         user_file="/etc/nginx/prometheus.htpasswd", tls_certificate=None, tls_certificate_key=None,
         tls_min_version="TLS12", hsts_max_age=31536000, tls_redirect_listen=[],
         proxy_headers={}, location_directives=[], server_directives=[], prometheus_external_url=None,
@@ -93,6 +93,19 @@ def test_render_tls_server_names_and_directives():
     # a default header is replaced in place, a new one appended
     assert "        proxy_set_header Host $http_host;\n" in text and "$host;" not in text
     assert "        proxy_set_header X-Forwarded-Prefix /prometheus;\n" in text
+
+
+def test_render_verifies_an_https_upstream_against_its_ca():
+    text = render(params(upstream="https://127.0.0.1:9090", upstream_ca_file="/etc/promaccess/tls/ca.crt"))
+    assert "        proxy_pass https://127.0.0.1:9090/;\n" in text
+    assert "        proxy_ssl_trusted_certificate /etc/promaccess/tls/ca.crt;\n" in text
+    assert "        proxy_ssl_verify on;\n" in text
+    assert "        proxy_ssl_name localhost;\n" in text
+    named = render(params(upstream="https://prom-1.internal:9090", upstream_ca_file="/ca.crt"))
+    assert "proxy_ssl_name prom-1.internal;" in named
+    assert "proxy_ssl" not in render(params(upstream="https://127.0.0.1:9090"))
+    with pytest.raises(NginxConfError, match="upstream_ca_file verifies an https:// upstream"):
+        render(params(upstream_ca_file="/ca.crt"))
 
 
 def test_render_tls_hardening_and_the_redirect():
@@ -253,6 +266,16 @@ def test_backend_restores_previous_file_when_nginx_rejects(tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o640
     assert "bogus on;" in module.seen_during_test[0] and module.seen_during_test[1] == "# previous\n"
     assert sorted(os.listdir(tmp_path)) == ["prometheus.conf"]
+
+
+def test_backend_refuses_a_missing_upstream_ca_file_before_anything_changes(tmp_path):
+    path = tmp_path / "prometheus.conf"
+    path.write_text("# previous\n")
+    module = FakeModule(params(path=str(path), upstream="https://127.0.0.1:9090",
+                               upstream_ca_file=str(tmp_path / "missing-ca.crt")))
+    with pytest.raises(NginxConfError, match="was not changed: upstream_ca_file .*missing-ca.crt does not exist"):
+        NginxAuthBackend(module).run()
+    assert path.read_text() == "# previous\n" and module.commands == []
 
 
 def test_backend_removes_new_file_when_nginx_rejects(tmp_path):

@@ -20,6 +20,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._host_files.scrape
     remove_auth,
     render,
     set_auth,
+    set_transport,
 )
 
 DEBIAN = """\
@@ -202,6 +203,46 @@ def test_remove_keeps_other_kind():
     assert remove_auth(doc, ["prometheus"], "basic_auth") == (doc, [])
 
 
+def test_transport_sets_scheme_and_ca_file_before_the_targets_and_keeps_other_tls_keys():
+    doc = parse(DEBIAN)
+    doc["scrape_configs"][0]["tls_config"] = {"server_name": "prom-1"}
+    new, changed = set_transport(doc, ["prometheus"], "https", "/etc/promaccess/tls/ca.crt")
+    job = new["scrape_configs"][0]
+    assert changed == ["prometheus"]
+    assert job["scheme"] == "https"
+    assert job["tls_config"] == {"server_name": "prom-1", "ca_file": "/etc/promaccess/tls/ca.crt"}
+    assert list(job).index("scheme") < list(job).index("static_configs")
+    assert "scheme" not in doc["scrape_configs"][0]  # the input is not modified
+    assert "scheme" not in new["scrape_configs"][1]  # nor any other job
+    again, changed = set_transport(new, ["prometheus"], "https", "/etc/promaccess/tls/ca.crt")
+    assert (again, changed) == (new, [])
+    # Nothing given: nothing changes, even on a job that has TLS.
+    assert set_transport(new, ["prometheus"], None, None) == (new, [])
+
+
+def test_transport_refuses_what_prometheus_would():
+    with pytest.raises(ScrapeConfigError, match="scheme must be http or https"):
+        set_transport(parse(DEBIAN), ["prometheus"], "ftp", None)
+    doc = parse(DEBIAN)
+    doc["scrape_configs"][0]["tls_config"] = "yes"
+    with pytest.raises(ScrapeConfigError, match="tls_config that is not a mapping"):
+        set_transport(doc, ["prometheus"], None, "/ca.crt")
+
+
+def test_backend_moves_the_self_scrape_to_https_once(config, tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not read by the module, only required to exist\n")
+    params = dict(path=str(config), password_file="internal.password", password="Zx9-very-secret-value",
+                  scheme="https", tls_ca_file=str(ca))
+    first = ScrapeAuthBackend(FakeModule(params, promtool=(0, "SUCCESS", ""))).run()
+    assert first["changed"] and first["reload_needed"] and first["jobs_changed"] == ["prometheus"]
+    job = yaml.safe_load(config.read_text())["scrape_configs"][0]
+    assert (job["scheme"], job["tls_config"]["ca_file"]) == ("https", str(ca))
+    assert job["basic_auth"]["username"] == "internal"
+    again = ScrapeAuthBackend(FakeModule(params, promtool=(0, "SUCCESS", ""))).run()
+    assert not again["changed"] and not again["reload_needed"]
+
+
 def test_render_keeps_values_prometheus_cares_about():
     text = (
         "global:\n  scrape_interval: 15s\n  external_labels: {env: 'on', n: '012'}\n"
@@ -258,7 +299,7 @@ class FakeModule:
             path=None, job_name=["prometheus"], state="present", auth_type="basic_auth", username="internal",
             password_file=None, password=None, password_file_mode="0640", password_file_owner=None,
             password_file_group=None, authorization_type="Bearer", force=False, promtool="promtool",
-            require_promtool=False, backup=False, unsafe_writes=False,
+            require_promtool=False, backup=False, unsafe_writes=False, scheme=None, tls_ca_file=None,
         )
         base.update(params)
         self.params = base
@@ -393,6 +434,7 @@ def test_backend_without_promtool_warns_or_fails(config, tmp_path):
         (dict(username=None), "username is required"),
         (dict(password=" padded"), "whitespace"),
         (dict(password_file=None), "password_file is required"),
+        (dict(scheme="https", tls_ca_file="/nonexistent/ca.crt"), "tls_ca_file /nonexistent/ca.crt does not exist"),
     ],
 )
 def test_backend_refusals_leave_everything(config, tmp_path, params, message):

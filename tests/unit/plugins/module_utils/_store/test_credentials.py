@@ -51,3 +51,11 @@ def test_message_follows_the_seed_and_holds_no_secret():
     assert "notify us immediately if you need to renew them" in msg
     generic = c.render_message("out.bin")
     assert "-o credentials.txt out.bin" in generic and "Hello there" in generic
+    assert "certificate" not in msg
+
+
+def test_message_sends_the_ca_along_when_the_endpoint_certificate_is_ours():
+    msg = c.render_message("/x/credentials.txt.age", "https://p1.example.org:8080/prometheus/", "Team A", "ca.crt")
+    assert "signed by our own certificate authority" in msg and "curl --cacert ca.crt" in msg
+    # The seed's text around it is unchanged.
+    assert msg.index("to retrieve the contents.") < msg.index("ca.crt") < msg.index("Personally Identifiable")
