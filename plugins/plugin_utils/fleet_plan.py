@@ -99,6 +99,10 @@ HOST_SPEC: dict[str, tuple] = {
     "promaccess_tls_certificate": ("", "str"),
     "promaccess_tls_certificate_key": ("", "str"),
     "promaccess_tls_ca_file": ("", "str"),
+    # Public PEM content (a vault's, for example); the key's content is read by the host play only
+    # (promaccess_tls_certificate_key_content), never by the planner: the plan holds no secret.
+    "promaccess_tls_certificate_content": ("", "str"),
+    "promaccess_tls_ca_content": ("", "str"),
     # The roles' own settings, read for the report's default paths.
     "prometheus_basic_auth_web_config": ("/etc/prometheus/web.yml", "str"),
     "nginx_basic_auth_user_file": ("/etc/nginx/prometheus.htpasswd", "str"),

@@ -66,7 +66,10 @@ def host_tls(host: str, settings: dict) -> dict:
 
     ``issue``: the playbooks make the key on the host and have the certificate signed on the controller; when
     the operator names ``promaccess_tls_certificate`` and ``_key`` (already on the host) they are used as they
-    are, and ``promaccess_tls_ca_file`` (on the host) is what the self-scrape and the checks trust.
+    are, and ``promaccess_tls_ca_file`` (on the host) is what the self-scrape and the checks trust. ``write``:
+    the operator gives the certificate's and its CA's content (``promaccess_tls_certificate_content``,
+    ``promaccess_tls_ca_content``, with the key's in ``promaccess_tls_certificate_key_content``, from a vault),
+    which the host play writes to the issued files' paths.
     """
     mode = settings["promaccess_tls"]
     if mode not in TLS_MODES:
@@ -92,6 +95,17 @@ def host_tls(host: str, settings: dict) -> dict:
     given_cert, given_key = settings["promaccess_tls_certificate"], settings["promaccess_tls_certificate_key"]
     if bool(given_cert) != bool(given_key):
         raise TlsPolicyError("%s: promaccess_tls_certificate and promaccess_tls_certificate_key go together" % host)
+    content = settings.get("promaccess_tls_certificate_content") or ""
+    if content and given_cert:
+        raise TlsPolicyError("%s: give the certificate as files on the host (promaccess_tls_certificate) or as "
+                             "content (promaccess_tls_certificate_content), not both" % host)
+    if content and "-----BEGIN CERTIFICATE-----" not in content:
+        raise TlsPolicyError("%s: promaccess_tls_certificate_content must hold a PEM certificate" % host)
+    if content and "-----BEGIN CERTIFICATE-----" not in (settings.get("promaccess_tls_ca_content") or ""):
+        raise TlsPolicyError(
+            "%s: with promaccess_tls_certificate_content, give the CA that signed it in promaccess_tls_ca_content "
+            "(PEM): the self-scrape and the playbooks' checks verify the certificate against it" % host
+        )
     tls_dir = settings["promaccess_tls_dir"].rstrip("/") or "/"
     if not tls_dir.startswith("/"):
         raise TlsPolicyError("%s: promaccess_tls_dir must be an absolute path (got %r)" % (host, tls_dir))
@@ -110,7 +124,8 @@ def host_tls(host: str, settings: dict) -> dict:
         mode=mode,
         nginx=on.get("nginx", False),
         native=on.get("native", False),
-        issue=used and not given_cert,
+        issue=used and not given_cert and not content,
+        write=used and bool(content),
         min_version=min_version,
         plain_http=plain,
         **files

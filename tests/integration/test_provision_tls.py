@@ -16,10 +16,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
 from _demo import BIN, REPO, handoff, recap, run_demo, self_scrape_targets, tree_digest  # noqa: E402
 from _local_servers import curl_status  # noqa: E402
+from tls_material import CA  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +170,37 @@ def test_the_hand_off_sends_the_ca_and_the_report_shows_days_to_expiry(tls_demo,
         assert 360 <= endpoint["certificate_days_left"] <= 365, endpoint
     markdown = (tmp_path / "access-report.md").read_text()
     assert "## Endpoints" in markdown and "| HTTPS |" in markdown
+
+
+@pytest.mark.slow
+def test_a_certificate_given_as_content_from_a_vault_is_written_and_served(tls_demo, tmp_path):
+    """The operator's own certificate, key and CA as inventory content (as a vault holds them), instead of the
+    local CA's: written to the host (key 0600), served by nginx and Prometheus, trusted with that CA only; the
+    key appears in no output. A second run changes nothing."""
+    state, env, first = tls_demo
+    assert first.returncode == 0
+    ca = CA("operator test CA")
+    key, cert = ca.issue(("localhost", "127.0.0.1"))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    extra = tmp_path / "tls-vars.yml"
+    extra.write_text(yaml.safe_dump({
+        "promaccess_tls_certificate_content": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "promaccess_tls_certificate_key_content": key_pem,
+        "promaccess_tls_ca_content": ca.cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }))
+    run = provision(env, "-e", "@%s" % extra)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert key_pem.splitlines()[1] not in run.stdout + run.stderr
+    assert os.stat(state / "tls/server.key").st_mode & 0o777 == 0o600
+    for port in (int(env["PROMACCESS_DEMO_NGINX_PORT"]), int(env["PROMACCESS_DEMO_PROMETHEUS_PORT"])):
+        served = served_certificate(port, state / "tls/ca.crt")
+        out = served.stdout + served.stderr
+        assert "issuer=CN = operator test CA" in out and "Verify return code: 0 (ok)" in out, out[-2000:]
+    cred = handoff(state)
+    url = "https://127.0.0.1:%s/prometheus/api/v1/query?query=up" % env["PROMACCESS_DEMO_NGINX_PORT"]
+    assert curl_status(url, cred["username"], cred["password"], ("--cacert", str(state / "tls/ca.crt"))) == "200"
+    before = tree_digest(state)
+    again = provision(env, "-e", "@%s" % extra)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert recap(again.stdout, "demo")["changed"] == 0 and tree_digest(state) == before

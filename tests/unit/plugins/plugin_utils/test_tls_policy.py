@@ -95,3 +95,29 @@ def test_certificate_names_put_the_host_first_then_loopback_then_extra_names_onc
         "DNS:p1.example.org", "DNS:p1", "DNS:localhost", "IP:127.0.0.1", "IP:::1", "DNS:prom.example.org",
         "IP:10.0.0.5",
     ]
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_a_certificate_given_as_content_is_written_where_an_issued_one_would_be():
+    tls = settings(promaccess_tls_certificate_content=PEM, promaccess_tls_ca_content=PEM)["tls"]
+    assert (tls["issue"], tls["write"]) == (False, True)
+    assert tls["certificate"] == "/etc/promaccess/tls/server.crt" and tls["key"] == "/etc/promaccess/tls/server.key"
+    # Nothing serves TLS (loopback only): nothing is written either.
+    loop = settings(promaccess_tls_certificate_content=PEM, promaccess_tls_ca_content=PEM,
+                    promaccess_nginx_listen=["127.0.0.1:8080"])["tls"]
+    assert (loop["issue"], loop["write"]) == (False, False)
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(promaccess_tls_certificate_content="not a certificate", promaccess_tls_ca_content=PEM),
+     "must hold a PEM certificate"),
+    (dict(promaccess_tls_certificate_content=PEM), "give the CA that signed it in promaccess_tls_ca_content"),
+    (dict(promaccess_tls_certificate_content=PEM, promaccess_tls_ca_content=PEM,
+          promaccess_tls_certificate="/etc/ssl/a.crt", promaccess_tls_certificate_key="/etc/ssl/a.key",
+          promaccess_tls_ca_file="/etc/ssl/ca.crt"), "not both"),
+])
+def test_content_refusals(given, message):
+    with pytest.raises(ValueError, match=message):
+        settings(**given)
