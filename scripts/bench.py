@@ -435,6 +435,8 @@ def write_planning_inventory(root: Path, hosts: int, grants: int, python: str) -
             "promaccess_nginx_location": "/prometheus/",
             "promaccess_external_url": "http://prometheus.bench.test:8080/prometheus/",
             "promaccess_prometheus_listen_address": "127.0.0.1:9090",
+            # The old per-host template knows no TLS: both ways plan the same plain-HTTP listeners (the opt-out).
+            "promaccess_tls": "plain_http",
         },
         "hosts": {"localhost": dict(local, bench_views=views, bench_revoked_views=revoked_views,
                                     bench_store_grants=store_grants)},

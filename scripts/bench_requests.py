@@ -14,7 +14,10 @@ one run, one row after the other:
 2. **Prometheus and nginx in front of it**: Debian's Prometheus answering `/-/healthy` without auth and with a
    `web.yml` (bcrypt cost 12, exporter-toolkit caches what it verified); nginx proxying to it without auth, with
    today's cost-12 bcrypt, and with the policy's `$apr1$`.
-3. **The real ingress controller** of the real-Kubernetes testbed (Traefik, serving the ingress-nginx
+3. **TLS** (issue #17, the default beyond loopback): nginx to Prometheus with the policy's `$apr1$`, plain HTTP and
+   HTTPS (TLS 1.3, an ECDSA P-256 certificate as the playbooks issue), each with a new connection per request
+   (a TLS handshake every time) and with keep-alive (`ab -k`, as Grafana and Prometheus keep their connections).
+4. **The real ingress controller** of the real-Kubernetes testbed (Traefik, serving the ingress-nginx
    annotations; tests/controlplane, started when it is not running and stopped again) in front of the same kind
    of Prometheus: no auth, the Secret as it was (bcrypt cost 12) and the Secret under the policy (`$apr1$`).
    Skipped with --no-ingress or when the testbed's components cannot be built; the report says so.
@@ -104,6 +107,8 @@ def wait_status(url: str, expected: int, auth: tuple | None = None, seconds: flo
 
 def http_status(url: str, auth: tuple | None = None) -> int | None:
     cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"]
+    if url.startswith("https://"):
+        cmd.append("--insecure")  # the bench's own throwaway certificate; the tests check trust, not this
     config = None
     if auth is not None:
         cmd += ["-K", "-"]
@@ -112,11 +117,12 @@ def http_status(url: str, auth: tuple | None = None) -> int | None:
     return int(out) if out.isdigit() and out != "000" else None
 
 
-def ab(url: str, auth: tuple | None, seconds: float, concurrency: int, work: Path) -> dict:
-    """One row: ab for ``seconds`` (at most 1,000,000 requests); requests/s and p50/p99 in ms."""
+def ab(url: str, auth: tuple | None, seconds: float, concurrency: int, work: Path, keepalive: bool = False) -> dict:
+    """One row: ab for ``seconds`` (at most 1,000,000 requests); requests/s and p50/p99 in ms. ``keepalive``:
+    reuse connections (``-k``). ab does not verify certificates: this measures cost, the tests check trust."""
     percentiles, each = work / "ab.csv", work / "ab.tsv"
     cmd = ["ab", "-q", "-c", str(concurrency), "-t", str(seconds), "-n", "1000000", "-s", "60",
-           "-e", str(percentiles), "-g", str(each)]
+           "-e", str(percentiles), "-g", str(each)] + (["-k"] if keepalive else [])
     if auth is not None:
         cmd += ["-A", "%s:%s" % auth]  # the bench's own throwaway credential, never the store's
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=False, timeout=seconds + 120)
@@ -169,9 +175,10 @@ class Prometheus:
 class Nginx:
     """One worker; /s/<scheme>/ a static page, /p/<scheme>/ proxied to ``upstream``; one user file per scheme."""
 
-    def __init__(self, work: Path, users: dict, upstream: str):
-        self.work, self.users, self.upstream = work, users, upstream
+    def __init__(self, work: Path, users: dict, upstream: str, tls: tuple | None = None):
+        self.work, self.users, self.upstream, self.tls = work, users, upstream, tls
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
         self.proc = None
 
     def __enter__(self):
@@ -187,14 +194,19 @@ class Nginx:
                 auth = 'auth_basic "bench"; auth_basic_user_file %s/%s.htpasswd;' % (d, scheme)
             locations.append("location /s/%s/ { %s alias %s/www/; }" % (scheme, auth, d))
             locations.append("location /p/%s/ { %s proxy_pass %s/; }" % (scheme, auth, self.upstream))
+        servers = ["server {\n    listen 127.0.0.1:%d;\n    %s\n  }" % (self.port, "\n    ".join(locations))]
+        if self.tls:
+            # As nginx_auth writes it for the playbooks: TLS 1.2 and 1.3 only.
+            servers.append("server {\n    listen 127.0.0.1:%d ssl;\n    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
+                           "    ssl_protocols TLSv1.2 TLSv1.3;\n    %s\n  }"
+                           % (self.tls_port, self.tls[0], self.tls[1], "\n    ".join(locations)))
         conf = d / "nginx.conf"
         conf.write_text(
             "user root root;\nworker_processes 1;\npid %(d)s/nginx.pid;\nerror_log %(d)s/logs/error.log;\n"
             "events { worker_connections 256; }\n"
             "http {\n  access_log off;\n  client_body_temp_path %(d)s/tmp; proxy_temp_path %(d)s/tmp;\n"
             "  fastcgi_temp_path %(d)s/tmp; uwsgi_temp_path %(d)s/tmp; scgi_temp_path %(d)s/tmp;\n"
-            "  server {\n    listen 127.0.0.1:%(port)d;\n    %(locations)s\n  }\n}\n"
-            % {"d": d, "port": self.port, "locations": "\n    ".join(locations)})
+            "  %(servers)s\n}\n" % {"d": d, "servers": "\n  ".join(servers)})
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         check = subprocess.run([nginx, "-t", "-p", str(d), "-c", str(conf)], capture_output=True, text=True,
                                check=False)
@@ -205,18 +217,19 @@ class Nginx:
         wait_status(self.url("s", "none"), 200)
         return self
 
-    def url(self, kind: str, scheme: str) -> str:
-        return "http://127.0.0.1:%d/%s/%s/%s" % (self.port, kind, scheme, "" if kind == "s" else "-/healthy")
+    def url(self, kind: str, scheme: str, tls: bool = False) -> str:
+        return "%s://127.0.0.1:%d/%s/%s/%s" % ("https" if tls else "http", self.tls_port if tls else self.port, kind,
+                                               scheme, "" if kind == "s" else "-/healthy")
 
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
 
-def measure(rows: list, label: str, group: str, url: str, auth, args, work: Path) -> None:
+def measure(rows: list, label: str, group: str, url: str, auth, args, work: Path, keepalive: bool = False) -> None:
     if auth is not None and http_status(url, auth) != 200:
         raise RuntimeError("%s: the right password is not accepted at %s" % (label, url))
-    result = ab(url, auth, args.seconds, args.concurrency, work)
+    result = ab(url, auth, args.seconds, args.concurrency, work, keepalive)
     if result["failed"] or result["non_2xx"]:
         raise RuntimeError("%s: %d failed, %d non-2xx answers" % (label, result["failed"], result["non_2xx"]))
     result.update(group=group, label=label)
@@ -232,8 +245,10 @@ def bench_local(work: Path, args) -> list:
         users[scheme] = (user, make(password) if make else None, password)
     web = work / "web.yml"
     web.write_text("basic_auth_users:\n  %s: '%s'\n" % (users["bcrypt-12"][0], users["bcrypt-12"][1]))
+    from tls_material import CA  # noqa: PLC0415 - tests/tls_material.py: a throwaway CA (cryptography)
+    tls = CA("bench CA").write(work, "server")
     with Prometheus(work, "plain") as plain, Prometheus(work, "native", web) as native, \
-            Nginx(work, {s: u[:2] for s, u in users.items()}, "http://127.0.0.1:%d" % plain.port) as nginx:
+            Nginx(work, {s: u[:2] for s, u in users.items()}, "http://127.0.0.1:%d" % plain.port, tls) as nginx:
         for scheme, (user, _hashed, password) in users.items():
             measure(rows, LABELS[scheme], "nginx scheme (static page)", nginx.url("s", scheme),
                     None if scheme == "none" else (user, password), args, work)
@@ -246,6 +261,13 @@ def bench_local(work: Path, args) -> list:
             user, _hashed, password = users[scheme]
             measure(rows, "nginx to Prometheus, " + LABELS[scheme], "Prometheus", nginx.url("p", scheme),
                     None if scheme == "none" else (user, password), args, work)
+        user, _hashed, password = users["apr1"]
+        for tls_on, keepalive in ((False, False), (True, False), (False, True), (True, True)):
+            label = "nginx to Prometheus, `$apr1$`, %s, %s" % (
+                "HTTPS (TLS 1.3, ECDSA P-256)" if tls_on else "plain HTTP",
+                "keep-alive" if keepalive else "a new connection per request")
+            measure(rows, label, "TLS (nginx to Prometheus, the policy's hash)", nginx.url("p", "apr1", tls_on),
+                    (user, password), args, work, keepalive)
     return rows
 
 
@@ -289,8 +311,8 @@ def bench_ingress(work: Path, args) -> tuple[list, str | None]:
 def render(rows: list, meta: dict, skipped: str | None) -> str:
     by = {r["label"]: r for r in rows}
     intro = ("Measured by `%s` on %s, one run, every row one after the other (%s). Load: `ab -c %d` for %s s per "
-             "row, no keep-alive, on loopback; one nginx worker; each user file holds one user whose password is 64 "
-             "random characters, as the store mints them."
+             "row, no keep-alive unless the row says so, on loopback; one nginx worker; each user file holds one "
+             "user whose password is 64 random characters, as the store mints them."
              % (meta["command"], meta["started"], meta["machine"], meta["concurrency"], meta["seconds"]))
     lines = [START, "", "## Per request: what basic auth costs, by scheme and consumer", "", intro, "",
              "| what | requests/s | p50 ms | p99 ms | requests |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -317,6 +339,14 @@ def render(rows: list, meta: dict, skipped: str | None) -> str:
                           "at least %d)%s." % (name, "holds" if holds else "DOES NOT HOLD", extra, GOAL_P50_MS,
                                                by[policy]["rps"], GOAL_RPS,
                                                "; %.0f times the requests/s of cost-12 bcrypt" % ratio if ratio else ""))
+    tls_rows = [r for r in rows if r["group"].startswith("TLS")]
+    if len(tls_rows) == 4:
+        plain_new, tls_new, plain_keep, tls_keep = tls_rows
+        checks.append("- **TLS.** With a new connection per request, HTTPS serves %.2f of plain HTTP's requests/s "
+                      "(%+.3f ms at p50: a handshake every time); with keep-alive %.2f (%+.3f ms). Clients that keep "
+                      "their connections (Grafana, a scraping Prometheus) pay the handshake once."
+                      % (tls_new["rps"] / plain_new["rps"], tls_new["p50"] - plain_new["p50"],
+                         tls_keep["rps"] / plain_keep["rps"], tls_keep["p50"] - plain_keep["p50"]))
     if skipped:
         checks.append("- The ingress controller was not measured in this run: %s." % skipped)
     else:
