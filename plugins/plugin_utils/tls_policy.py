@@ -19,8 +19,6 @@ TLS_MODES = ("auto", "always", "plain_http")
 TLS_MIN_VERSIONS = ("TLS12", "TLS13")
 #: File names in promaccess_tls_dir on the host when the playbooks issue the certificate.
 ISSUED_FILES = {"certificate": "server.crt", "key": "server.key", "ca_file": "ca.crt"}
-#: What Prometheus's own port sends with TLS on (exporter-toolkit's http_server_config.headers).
-TLS_HEADERS = {"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff"}
 
 
 class TlsPolicyError(ValueError):

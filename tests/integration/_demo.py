@@ -90,3 +90,16 @@ def self_scrape_targets(state: Path, env: dict, seconds: float = 60) -> str:
         if '"health":"up"' in out or time.monotonic() > deadline:
             return out
         time.sleep(2)
+
+
+def demo_playbook(env: dict, playbook: str, *args) -> subprocess.CompletedProcess:
+    """``ansible-playbook -i playbooks/demo/inventory.yml <playbook> ARGS`` with the demo's environment."""
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), playbook, *args],
+        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=900,
+    )
+
+
+def provision(env: dict, *args) -> subprocess.CompletedProcess:
+    """provision_access on the demo host again (the state of ``env``)."""
+    return demo_playbook(env, "promaccess.core.provision_access", *args)

@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
-from _demo import handoff, run_demo  # noqa: E402
+from _demo import handoff, provision, recap, run_demo, tree_digest  # noqa: E402
 from _ingress_backend import Grantee  # noqa: E402
 from _local_servers import NativePrometheus, StaticNginx, curl_status  # noqa: E402
-from test_provision_local import provision, recap, tree_digest  # noqa: E402
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import credential_hash, identify
 from ansible_collections.promaccess.core.plugins.module_utils._store import age

@@ -15,19 +15,12 @@ import pytest
 import yaml
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
-from _demo import BIN, REPO, handoff, recap, run_demo, tree_digest  # noqa: E402  (tests/integration is on sys.path)
+from _demo import REPO, handoff, provision, recap, run_demo, tree_digest  # noqa: E402  (tests/integration is on sys.path)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     yield from run_demo(tmp_path_factory.mktemp("demo-state"))
-
-
-def provision(env, *args):
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), "promaccess.core.provision_access", *args],
-        env=env, capture_output=True, text=True, check=False, cwd=str(REPO),
-    )
 
 
 def curl_status(url: str, user: str | None = None, password: str | None = None) -> int:

@@ -20,7 +20,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from _credentials import wrong_password  # noqa: E402  (tests/integration is on sys.path)
-from _demo import BIN, REPO, handoff, recap, run_demo, self_scrape_targets, tree_digest  # noqa: E402
+from _demo import demo_playbook, handoff, provision, recap, run_demo, self_scrape_targets, tree_digest  # noqa: E402
 from _local_servers import curl_status  # noqa: E402
 from tls_material import CA  # noqa: E402  (tests/ is on sys.path)
 
@@ -28,14 +28,6 @@ from tls_material import CA  # noqa: E402  (tests/ is on sys.path)
 @pytest.fixture(scope="module")
 def tls_demo(tmp_path_factory):
     yield from run_demo(tmp_path_factory.mktemp("tls-demo"), PROMACCESS_DEMO_TLS="always")
-
-
-def provision(env, *args):
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"),
-         "promaccess.core.provision_access", *args],
-        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=900,
-    )
 
 
 def served_certificate(port: int, ca: Path, version: str = "-tls1_2") -> subprocess.CompletedProcess:
@@ -155,11 +147,7 @@ def test_the_hand_off_sends_the_ca_and_the_report_shows_days_to_expiry(tls_demo,
     assert (state / "handoff/team-a/ca.crt").read_text() == (state / "ca/ca.crt").read_text()
     message = (state / "handoff/team-a/message.txt").read_text()
     assert "curl --cacert ca.crt" in message
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"),
-         "promaccess.core.access_report", "-e", "promaccess_report_dir=%s" % tmp_path],
-        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=900,
-    )
+    proc = demo_playbook(env, "promaccess.core.access_report", "-e", "promaccess_report_dir=%s" % tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:]
     report = json.loads((tmp_path / "access-report.json").read_text())
     assert report["summary"]["drift"] == 0, report["findings"]
