@@ -38,22 +38,21 @@ molecule_requirements "$VENV"
 molecule_pid= molecule_rc= molecule_s=
 declare -a summary=()
 
+# shellcheck source=scripts/_lane.sh
+source scripts/_lane.sh
+
 start_molecule() {
-  local t0
-  t0=$(now)
   log "molecule scenarios on podman hosts: started, output in $MOLECULE_LOG"
-  ( PROMACCESS_VENV=$VENV scripts/molecule.sh </dev/null >"$MOLECULE_LOG" 2>&1; rc=$?
-    echo "$rc $(($(now) - t0))" > "$MOLECULE_LOG.result"; exit "$rc" ) &
-  molecule_pid=$!
+  lane_start "$MOLECULE_LOG" env PROMACCESS_VENV="$VENV" scripts/molecule.sh
+  molecule_pid=$lane_pid
 }
 
 finish_molecule() {
   [[ -n $molecule_pid ]] || return 0
-  wait "$molecule_pid" || true
-  molecule_pid=
-  read -r molecule_rc molecule_s < "$MOLECULE_LOG.result"
   echo "===== molecule scenarios on podman hosts ($MOLECULE_LOG) ====="
-  cat "$MOLECULE_LOG"
+  lane_finish "$MOLECULE_LOG" "$molecule_pid"
+  molecule_pid=
+  molecule_rc=$lane_rc molecule_s=$lane_s
   summary+=("molecule default, fleet, rotation (podman): $(verdict "$molecule_rc") in $molecule_s s")
 }
 
