@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.fleet_plan_spec import FLEET_PLAN_ARGUMENT_SPEC
 from ansible_collections.promaccess.core.plugins.plugin_utils import fleet_plan as planner
+from ansible_collections.promaccess.core.plugins.plugin_utils import rotation_policy
 from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 from ansible_collections.promaccess.core.plugins.plugin_utils.inventory import pattern_resolver
 
@@ -68,6 +71,7 @@ class ActionModule(ActionBase):
         clusters = self._group(task_vars, "promaccess_k8s_hosts", planner.DEFAULT_CLUSTERS_GROUP)
         revoked = [g["grant"] for g in args["store_grants"] if g.get("status") == "revoked"]
         views = self._views(task_vars) if args["with_credentials"] else None
+        policy = {name: self._var(task_vars, name) for name in rotation_policy.SETTINGS if name in task_vars}
         return planner.plan_fleet(
             self._var(task_vars, "promaccess_grants") or [],
             self._host_vars(task_vars, hosts, planner.HOST_SPEC),
@@ -78,6 +82,8 @@ class ActionModule(ActionBase):
             views=views,
             rotate=args["rotate"],
             revoke=args["revoke"],
+            policy_settings=policy,
+            store_grants=args["store_grants"],
         )
 
     def _from_hosts(self, task_vars: dict, plan: dict, var: str, cluster_var: str | None = None) -> dict:
@@ -112,9 +118,19 @@ class ActionModule(ActionBase):
                 # The plan made before minting stays; only its checks follow the credentials now read.
                 plan["checks"] = planner.credential_checks(self._views(task_vars))
                 result["ansible_facts"] = {"promaccess_plan": plan}
+            elif args["stage"] == "evidence":
+                collected = {host: rotation_policy.host_evidence(found) if found else None
+                             for host, found in self._from_hosts(task_vars, plan, "promaccess_evidence").items()}
+                parts = {host: planner.host_part(plan, host) for host in plan["hosts"]}
+                result["evidence"] = rotation_policy.fleet_evidence(plan, parts, collected, args["grants"])
             elif args["stage"] == "results":
                 verified = self._from_hosts(task_vars, plan, "promaccess_verified")
-                result["handoff"] = planner.handoff_grants(plan, verified, args["handoff_only"])
+                handoff = planner.handoff_grants(plan, verified, args["handoff_only"])
+                until = rotation_policy.deadlines(plan["policy"], self._views(task_vars), [g["name"] for g in handoff],
+                                                  datetime.datetime.now(datetime.timezone.utc))
+                result["handoff"] = [dict(g, grace_until=until.get(g["name"])) for g in handoff]
+                result["grace_until"] = until
+                result["all_verified"] = all(v is not None for v in verified.values())
                 result["summary"] = planner.summary_lines(plan, verified, args["handoff_dir"])
             else:
                 checks = self._from_hosts(task_vars, plan, "_promaccess_report_checks", "_promaccess_report_k8s_checks")

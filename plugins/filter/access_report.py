@@ -17,11 +17,13 @@ from ansible_collections.promaccess.core.plugins.plugin_utils.access_report impo
 from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
 
 
-def access_report(hosts, grants, internal_grant="internal", store=None, missing_grants=None, generated_at=None):
+def access_report(hosts, grants, internal_grant="internal", store=None, missing_grants=None, generated_at=None,
+                  policy=None):
     try:
         return build_report(
             plain(hosts), plain(grants), internal_grant=str(internal_grant), generated_at=generated_at,
             store=None if store is None else str(store), missing_grants=plain(missing_grants),
+            policy=plain(policy) if policy else None,
         )
     except AccessReportError as exc:
         raise AnsibleFilterError("access_report: %s" % exc) from None

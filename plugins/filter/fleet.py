@@ -2,16 +2,18 @@
 # Copyright (c) promaccess.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters fleet_part, target_users, scrape_secrets, values_users, values_server and tls_names (documented in the
-.yml files beside): one host's part of the fleet plan, the users of one of its user files or Secrets, a cluster's
-scrape credentials filled in from the store's views, the users and the prometheus chart's server wiring of a
-cluster's Helm values file, and the names of a host's issued certificate."""
+"""Filters fleet_part, target_users, scrape_secrets, values_users, values_server, tls_names and evidence_users
+(documented in the .yml files beside): one host's part of the fleet plan, the users of one of its user files or
+Secrets, a cluster's scrape credentials filled in from the store's views, the users and the prometheus chart's
+server wiring of a cluster's Helm values file, the names of a host's issued certificate, and the credentials
+whose use a host's access log is searched for during a grace period."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.promaccess.core.plugins.plugin_utils.data import plain
+from ansible_collections.promaccess.core.plugins.plugin_utils.rotation_policy import evidence_users as _evidence_users
 from ansible_collections.promaccess.core.plugins.plugin_utils.tls_policy import certificate_names
 from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import (
     PlanError,
@@ -65,8 +67,12 @@ def tls_names(host_names, extra=None):
     return certificate_names([str(n) for n in host_names], [str(n) for n in extra or []])
 
 
+def evidence_users(grants, views):
+    return _from_views("evidence_users", _evidence_users, plain(views), list(plain(grants)))
+
+
 class FilterModule:
     def filters(self):
         return {"fleet_part": fleet_part, "target_users": target_users, "scrape_secrets": scrape_secrets,
                 "values_users": values_users,
-                "values_server": values_server, "tls_names": tls_names}
+                "values_server": values_server, "tls_names": tls_names, "evidence_users": evidence_users}

@@ -50,6 +50,13 @@ options:
     type: str
     required: true
     choices: [htpasswd, web_config]
+  access_log:
+    description:
+      - The access log of the nginx location that checks against O(path) (as O(promaccess.core.nginx_auth#module:access_log)
+        writes it, nginx's C(combined) format), and its rotated predecessor C(<access_log>.1).
+      - Adds to each entry of RV(expected) when it was last accepted (RV(expected[].last_seen)), and returns
+        RV(access_log). A request answered 401 does not count.
+    type: path
 requirements:
   - PyYAML (for O(format=web_config))
 seealso:
@@ -146,6 +153,34 @@ expected:
     matches_store:
       description: Whether the hash in the file is the store's; null when the user is absent or no hash was given.
       type: bool
+    last_seen:
+      description:
+        - With O(access_log), when a request with this credential was last answered with anything but 401, UTC,
+          ISO 8601; null when the log does not show one.
+      type: str
+      returned: when O(access_log) is given
+access_log:
+  description: Facts about the access log read; never a line of it.
+  returned: when O(access_log) is given
+  type: dict
+  contains:
+    path:
+      description: The log read.
+      type: str
+    exists:
+      description: Whether it exists.
+      type: bool
+    since:
+      description:
+        - How far back the evidence reaches, UTC, ISO 8601 - the time of the oldest line read, or for an empty log
+          its modification time. Null when unknown.
+      type: str
+    lines:
+      description: How many lines were read.
+      type: int
+    error:
+      description: Why the log gives no evidence (missing, unreadable), or null.
+      type: str
 unexpected:
   description: Entries of the file that are not in O(expected_users).
   returned: always
@@ -197,6 +232,7 @@ def main():
             format=dict(type="str", required=True, choices=list(FILE_FORMATS)),
             expected_users=expected_users_spec(),
             fingerprint_key=fingerprint_key_spec(),
+            access_log=dict(type="path"),
         ),
         supports_check_mode=True,
     )

@@ -69,6 +69,11 @@ options:
         a CA the recipient does not trust yet); the message then says to trust it for this endpoint. The module
         does not write that file.
     type: str
+  replaces_until:
+    description:
+      - When this credential replaces one the recipient holds (a rotation with a grace period), until when the old
+        one keeps working (ISO 8601, UTC); the message then asks them to switch before that time.
+    type: str
   recipients:
     description:
       - Public keys to encrypt to, any mix of age X25519 keys (C(age1...)), C(ssh-ed25519) and C(ssh-rsa) public
@@ -192,6 +197,7 @@ def main():
         message_path=dict(type="path"),
         recipient_name=dict(type="str"),
         ca_name=dict(type="str"),
+        replaces_until=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, add_file_common_args=True, supports_check_mode=True)
     if PYRAGE_IMPORT_ERROR is not None:

@@ -70,6 +70,34 @@ options:
     type: str
     choices: [started, added, handed_off, revoking, finished, revoked, revocation_verified]
     required: true
+  grace_until:
+    description:
+      - With O(step=handed_off), per grant (grant name to a time, ISO 8601 UTC) until when its old credential
+        stays valid, the time its hand-off message names. A later O(step=revoking) retires it only when that time
+        has come or O(evidence) shows the switch.
+      - Grants not named here get no grace period (their old credential is retired by the next V(revoking)).
+    type: dict
+    default: {}
+  evidence:
+    description:
+      - With O(step=revoking), per grant the evidence of use from each host, as a list of
+        C({host, kept, error, since, old_seen, new_seen}) (times UTC, ISO 8601; C(kept) false for a host that
+        keeps no evidence). Grant names and times only, never a user name.
+      - An old credential in its grace period is retired early when, on every host that keeps evidence, it was
+        not used for O(quiet) seconds and the new one was used since the hand-off; see docs/rotation.md.
+    type: dict
+    default: {}
+  quiet:
+    description: The quiet time, in seconds, an early retirement needs (see O(evidence)).
+    type: int
+    default: 86400
+  end_grace:
+    description:
+      - With O(step=revoking), the grants whose grace period the operator ends now (they know the holders have
+        switched), so their old credential is retired whatever the deadline and the evidence say.
+    type: list
+    elements: str
+    default: []
 notes:
   - The playbooks promaccess.core.rotate_credentials and promaccess.core.revoke_access drive this module
     between their host plays; see docs/rotation.md.
@@ -117,6 +145,18 @@ grants:
     started_at:
       description: When the rotation in progress started, or null.
       type: str
+    handed_off_at:
+      description: When the new credential was handed off, or null.
+      type: str
+    grace_until:
+      description: Until when the old credential stays valid after the hand-off, or null (no grace period).
+      type: str
+    decision:
+      description:
+        - With O(step=revoking), for a grant in its grace period, what was decided, C({retire, reason, detail})
+          (reason V(deadline), V(silent), V(ended) by O(end_grace), V(no_grace), or V(in_grace); detail says what it
+          waits for). Null otherwise.
+      type: dict
     changed:
       description: Whether this grant's record changed.
       type: bool
@@ -155,6 +195,10 @@ def main():
                 required=True,
                 choices=["started", "added", "handed_off", "revoking", "finished", "revoked", "revocation_verified"],
             ),
+            grace_until=dict(type="dict", default={}),
+            evidence=dict(type="dict", default={}),
+            quiet=dict(type="int", default=86400),
+            end_grace=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -188,10 +232,13 @@ def main():
             elif step == "revocation_verified":
                 view = store.revocation_verified(grant)
             else:
-                view = store.rotation_step(grant, step)
+                view = store.rotation_step(grant, step, grace_until=params["grace_until"].get(grant),
+                                           evidence=params["evidence"].get(grant), quiet_seconds=params["quiet"],
+                                           end_grace=grant in params["end_grace"])
             grant_changed = store.last_action == "changed"
             changed = changed or grant_changed
-            results[grant] = dict(summary(view), changed=grant_changed)
+            decision = getattr(store, "last_decision", None) if step == "revoking" else None
+            results[grant] = dict(summary(view), changed=grant_changed, decision=decision)
     except (AgeError, CredentialStoreError) as exc:
         module.fail_json(msg=str(exc), grants=results, changed=changed)
     for warning in store.warnings:

@@ -149,6 +149,12 @@ grants:
     rotation_updated_at:
       description: When the rotation in progress last moved to a new phase, or null.
       type: str
+    handed_off_at:
+      description: When the rotation in progress handed the new credential off, or null.
+      type: str
+    grace_until:
+      description: Until when the old credential stays valid after the hand-off (its grace period), or null.
+      type: str
     credentials:
       description: The grant's credentials - the current one, and a rotation's new or retired one.
       type: list

@@ -27,6 +27,12 @@ description:
   - With O(stage=results) it reads each planned host's C(promaccess_verified) and returns the grants to hand
     off (RV(handoff)) and the summary lines (RV(summary)). With O(stage=report) it reads each host's
     inspection results and returns RV(hosts), the input of the P(promaccess.core.access_report#filter) filter.
+    With O(stage=evidence) it reads each planned host's C(promaccess_evidence) (when each credential of a grant
+    in its grace period was last accepted there) and returns RV(evidence), the O(promaccess.core.credential_store#module:evidence)
+    of the step that retires old credentials.
+  - The rotation policy is planned too, from the controller's C(promaccess_rotate_grace) (default V(7d)),
+    C(promaccess_rotate_quiet) (V(1d)), C(promaccess_rotate_max_age) (V(90d)) and each grant's C(grace), into
+    C(promaccess_plan.policy); O(rotate=[due]) selects the grants the policy says are due.
 author:
   - promaccess.core maintainers (@promaccess)
 attributes:
@@ -47,7 +53,7 @@ options:
         planning again; V(results) and V(report) read what the host plays left. All but V(plan) need the fact
         C(promaccess_plan).
     type: str
-    choices: [plan, checks, results, report]
+    choices: [plan, checks, results, report, evidence]
     default: plan
   store_grants:
     description:
@@ -65,7 +71,9 @@ options:
   rotate:
     description:
       - C(promaccess_rotate) of C(promaccess.core.rotate_credentials), checked and expanded into
-        C(promaccess_plan.rotating) (V(all) is the internal grant and every grant of the inventory).
+        C(promaccess_plan.rotating) (V(all) is the internal grant and every grant of the inventory; V(due), alone,
+        every credential at least C(promaccess_rotate_max_age) old and every rotation in progress, by
+        O(store_grants)).
     type: list
     elements: str
   revoke:
@@ -82,6 +90,11 @@ options:
     description: With O(stage=results), the hand-off folder named in the summary.
     type: str
     default: ""
+  grants:
+    description: With O(stage=evidence), the grants whose evidence of use to gather.
+    type: list
+    elements: str
+    default: []
 notes:
   - Defaults of the host and cluster settings live in the planner, and nowhere else; docs/provision_access.md
     lists them.
@@ -126,10 +139,20 @@ ansible_facts:
       type: dict
       returned: always
 handoff:
-  description: The grants to hand off, each with the URL for its message.
+  description:
+    - The grants to hand off, each with the URL for its message and C(grace_until), until when the credential
+      it replaces stays valid (null when it replaces none or gets no grace period).
   returned: when O(stage=results)
   type: list
   elements: dict
+grace_until:
+  description: Per grant handed off with a grace period, its deadline (ISO 8601, UTC), for the store's C(handed_off) step.
+  returned: when O(stage=results)
+  type: dict
+all_verified:
+  description: Whether every planned host and cluster was applied and verified in this run.
+  returned: when O(stage=results)
+  type: bool
 summary:
   description: Every endpoint and what was verified against it.
   returned: when O(stage=results)
@@ -140,6 +163,12 @@ hosts:
   returned: when O(stage=report)
   type: list
   elements: dict
+evidence:
+  description:
+    - Per grant of O(grants), the evidence of each host and cluster that holds it -
+      C({host, kept, error, since, old_seen, new_seen}); grant names, host names and times only.
+  returned: when O(stage=evidence)
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

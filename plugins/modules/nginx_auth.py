@@ -89,6 +89,15 @@ options:
         its certificate with (C(proxy_ssl_verify on)); a loopback IP upstream is checked under the name
         C(localhost).
     type: path
+  access_log:
+    description:
+      - A file the location logs its requests to, in nginx's C(combined) format (which holds the user name a
+        client sent), instead of the server's log. M(promaccess.core.access_info) reads it to tell when each
+        credential was last accepted, which lets a rotation retire an old credential once it has fallen silent.
+      - The file is not created here. nginx creates it (as root, C(0644) under the usual umask) unless it exists,
+        so create it first with the mode it should keep (the C(nginx_basic_auth) role makes it C(0640)).
+      - Unset, the location logs where the server does.
+    type: path
   strip_prefix:
     description:
       - V(true) proxies to O(upstream) with a trailing C(/), so nginx replaces O(location) by C(/) and Prometheus
@@ -285,6 +294,7 @@ def main():
         location=dict(type="str", default="/prometheus/"),
         upstream=dict(type="str", default="http://127.0.0.1:9090"),
         upstream_ca_file=dict(type="path"),
+        access_log=dict(type="path"),
         strip_prefix=dict(type="bool", default=True),
         rewrite_redirects=dict(type="bool", default=True),
         realm=dict(type="str", default="Prometheus"),

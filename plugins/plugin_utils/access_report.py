@@ -41,8 +41,12 @@ DRIFT = {
 
 GRANT_KEYS = (
     "grant", "status", "phase", "minted_at", "age_days", "rotated_at", "revoked_at", "revocation_verified_at",
-    "superseded_at", "rotation_started_at", "rotation_updated_at",
+    "superseded_at", "rotation_started_at", "rotation_updated_at", "handed_off_at", "grace_until",
 )
+#: How early a rotation is reported as coming (``soon``), and how late as ``overdue`` (a weekly scheduled
+#: ``promaccess_rotate: [due]`` run would have rotated it), in days around the policy's maximum age.
+DUE_SOON_DAYS = 7
+OVERDUE_DAYS = 7
 CREDENTIAL_KEYS = ("role", "fingerprint", "minted_at", "age_days", "hash_scheme", "hash_cost")
 FILE_FACT_KEYS = ("exists", "readable", "mode", "owner", "group", "size", "mtime", "duplicate_names", "error")
 SECRET_FACT_KEYS = (
@@ -165,6 +169,7 @@ class _Builder:
             "minted_at": (cred or {}).get("minted_at"),
             "age_days": (cred or {}).get("age_days"),
             "rotated_at": grant["rotated_at"] if grant else None,
+            "last_seen": (seen or {}).get("last_seen") if inspected else None,
             "state": "ok", "drift": None,
         }
         drift = None
@@ -299,17 +304,43 @@ def _endpoint(builder: _Builder, host: str, endpoint: dict, tls: dict | None, ge
     builder.endpoints.append(entry)
 
 
+def rotation_policy_state(grant: dict, max_age_seconds: int | None, now: datetime.datetime) -> dict:
+    """Where a grant stands under the maximum-age policy: ``rotation`` is ``in progress`` (a rotation is under
+    way: in its grace period, say), ``overdue`` (``OVERDUE_DAYS`` past the maximum age), ``due`` (at or past it:
+    what ``promaccess_rotate: [due]`` rotates), ``soon`` (within ``DUE_SOON_DAYS``), ``ok``, or null without a
+    policy or for a revoked grant; ``rotation_due_at`` is when it becomes due."""
+    since = grant.get("rotated_at") or grant.get("minted_at")
+    if not max_age_seconds or grant.get("status") == "revoked" or not since:
+        return {"rotation": None, "rotation_due_at": None}
+    due_at = _iso_time(since) + datetime.timedelta(seconds=max_age_seconds)
+    if grant.get("phase"):
+        state = "in progress"
+    elif now >= due_at + datetime.timedelta(days=OVERDUE_DAYS):
+        state = "overdue"
+    elif now >= due_at:
+        state = "due"
+    elif now >= due_at - datetime.timedelta(days=DUE_SOON_DAYS):
+        state = "soon"
+    else:
+        state = "ok"
+    return {"rotation": state, "rotation_due_at": due_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+
+
 def build_report(hosts, grants, internal_grant: str = "internal", generated_at: str | None = None,
-                 store: str | None = None, missing_grants=None) -> dict:
+                 store: str | None = None, missing_grants=None, policy: dict | None = None) -> dict:
     """The report as a dict: summary, grants, targets, rows (per grant, credential and target), unknown
     entries and findings (every drift, each once).
 
     ``hosts``: [{"host", "kind" (vm or cluster), "plan": {"targets": [...]}, "checks": registered result}],
     where each plan target is {"target", "format", "path" or "namespace"/"name", "grants"}; ``grants``: the
-    store summaries (credential_store_info's ``grants``).
+    store summaries (credential_store_info's ``grants``); ``policy``: the plan's rotation policy (``max_age``
+    in seconds), for each grant's place under it (:func:`rotation_policy_state`).
     """
     builder = _Builder(grants, internal_grant)
     generated_at = generated_at or now_utc()
+    max_age = (policy or {}).get("max_age")
+    for grant in builder.grants.values():
+        grant.update(rotation_policy_state(grant, max_age, _iso_time(generated_at)))
     host_names = []
     kinds = {"vm": 0, "cluster": 0}
     for host in hosts or []:
@@ -405,13 +436,14 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """The report as (title, header, rows) tables of text, shared by the Markdown and HTML renderings."""
     grants = [
         [g["grant"], _text(g["status"]), _text(g["phase"]), _text(g["minted_at"]), _text(g["age_days"]),
-         _text(g["rotated_at"]), _text(g["revoked_at"])]
+         _text(g["rotated_at"]), _text(g.get("grace_until")), _text(g.get("rotation")), _text(g.get("rotation_due_at")),
+         _text(g["revoked_at"])]
         for g in report["grants"]
     ]
     rows = [
         [r["host"], r["target"] or "-", r["grant"], _text(r["role"]), r["expected"], _yes_no(r["present"]),
          _scheme(r["hash_scheme"], r["hash_cost"]), _yes_no(r["matches_store"]), _text(r["age_days"]),
-         _text(r["rotated_at"]), _state(r)]
+         _text(r["rotated_at"]), _text(r.get("last_seen")), _state(r)]
         for r in report["rows"]
     ]
     targets = []
@@ -436,10 +468,11 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
     return [
         ("Grants in the credential store",
-         ["Grant", "Status", "Rotation phase", "Minted (UTC)", "Age (days)", "Last rotation", "Revoked"], grants),
+         ["Grant", "Status", "Rotation phase", "Minted (UTC)", "Age (days)", "Last rotation",
+          "Old credential valid until (UTC)", "Rotation policy", "Due (UTC)", "Revoked"], grants),
         ("Access per grant and host",
          ["Host", "Target", "Grant", "Credential", "Expected", "Present", "Hash scheme", "Matches store",
-          "Age (days)", "Last rotation", "State"], rows),
+          "Age (days)", "Last rotation", "Last used (UTC)", "State"], rows),
         ("User files and Secrets",
          ["Host", "Target", "Location", "Exists", "Mode", "Owner", "Modified (UTC)", "Entries", "Unknown entries",
           "Problem"], targets),

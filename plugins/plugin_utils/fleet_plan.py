@@ -33,6 +33,7 @@ with Ansible's own inventory pattern engine, once per distinct pattern list.
 
 from __future__ import annotations
 
+import datetime
 import os
 
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import (
@@ -41,7 +42,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.hashing im
 )
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import grant_name_problem
 from ansible_collections.promaccess.core.plugins.module_utils._helm.values_users import DEFAULT_RESERVED
-from ansible_collections.promaccess.core.plugins.plugin_utils import tls_policy
+from ansible_collections.promaccess.core.plugins.plugin_utils import rotation_policy, tls_policy
 from ansible_collections.promaccess.core.plugins.module_utils._common.urls import (
     UrlError,
     check_http_url,
@@ -82,6 +83,9 @@ HOST_SPEC: dict[str, tuple] = {
     "promaccess_modes": (["nginx"], "list"),
     "promaccess_nginx_listen": (["8080"], "list"),
     "promaccess_nginx_location": ("/prometheus/", "str"),
+    # The location's own access log (combined format, 0640): the evidence of use a rotation's grace period reads.
+    # Empty: none (the location logs where the server does; an old credential then waits for its deadline).
+    "promaccess_nginx_access_log": ("/var/log/nginx/promaccess.access.log", "str"),
     "promaccess_external_url": (None, "str"),
     "promaccess_public_host": (None, "str"),
     "promaccess_prometheus_listen_address": (None, "str"),
@@ -694,15 +698,23 @@ def plan_cluster(cluster: str, settings: dict, grants_here: list[dict], internal
 
 
 def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEFAULT_INTERNAL_GRANT,
-               revoked=(), views: dict | None = None, rotate=None, revoke=None) -> dict:
+               revoked=(), views: dict | None = None, rotate=None, revoke=None, policy_settings: dict | None = None,
+               store_grants=None, now: datetime.datetime | None = None) -> dict:
     """The plan of the whole fleet, compact: :func:`host_part` expands one host's part of it.
 
     ``hosts`` / ``clusters``: inventory name -> its promaccess_* variables. ``resolve(patterns)``: the set of
     inventory host names a list of host patterns selects. ``revoked``: grants the store records as revoked.
     ``views``: the store's view of each grant (None: no checks). ``rotate``: promaccess_rotate, expanded
-    ('all': the internal grant and every grant of the inventory). ``revoke``: promaccess_revoke, checked.
+    ('all': the internal grant and every grant of the inventory; 'due': what the rotation policy says is due, and
+    the rotations in progress). ``revoke``: promaccess_revoke, checked. ``policy_settings``: the controller's
+    promaccess_rotate_grace, _quiet and _max_age (rotation_policy.SETTINGS); ``store_grants``: the store's
+    summary of each grant (credential_store_info), for 'due'; ``now``: the time 'due' is judged at.
     """
     grants = check_grants(grants, internal)
+    try:
+        rotation = rotation_policy.policy(grants, policy_settings or {})
+    except rotation_policy.PolicyError as exc:
+        raise PlanError(str(exc)) from None
     revoked = list(revoked)
     revoked_set = set(revoked)
     listed_revoked = [g["name"] for g in grants if g["name"] in revoked_set]
@@ -761,6 +773,12 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
     plan["revoked"] = revoked
     # The grants whose credentials are bcrypt everywhere (hash: bcrypt); the others follow the hash policy.
     plan["bcrypt_grants"] = [g["name"] for g in grants if g["hash"] == "bcrypt"]
+    # The rotation policy: grace period per grant handed to people, quiet time, maximum age (rotation_policy).
+    plan["policy"] = rotation
+    # The rotations waiting in their grace period when the run started (old and new both valid): the host plays
+    # gather the evidence of their use, the controller then decides which old credentials to retire.
+    plan["grace_waiting"] = [g["grant"] for g in store_grants or []
+                             if g.get("phase") == "handed_off" and g.get("status") != "revoked" and g.get("grant") in known]
     plan["handoff"] = [
         {k: g[k] for k in ("name", "recipients", "recipients_files", "contact", "url") if g.get(k) is not None}
         for g in active if g["auth"] != "scrape"
@@ -768,9 +786,19 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
     if rotate is not None:
         names = check_names(rotate, "promaccess_rotate", internal, allow_internal=True)
         # 'internal' is every target's internal credential; 'internal.HOST' (or a group's) just that one.
-        expanded = internal_names + [g["name"] for g in grants] if "all" in names else [
-            n for name in names for n in (internal_names if name == internal else [name])
-        ]
+        everything = internal_names + [g["name"] for g in active]
+        if rotation_policy.DUE in names:
+            if len(names) > 1:
+                raise PlanError("promaccess_rotate: '%s' selects by policy; name no other grant beside it"
+                                % rotation_policy.DUE)
+            selected_now = rotation_policy.due(store_grants or [], everything, rotation["max_age"],
+                                               now or datetime.datetime.now(datetime.timezone.utc))
+            plan["due"] = selected_now
+            expanded = selected_now["resume"] + selected_now["due"]
+        elif "all" in names:
+            expanded = internal_names + [g["name"] for g in grants]
+        else:
+            expanded = [n for name in names for n in (internal_names if name == internal else [name])]
         plan["rotating"] = list(dict.fromkeys(expanded))
         unknown = [n for n in plan["rotating"] if n not in set(internal_names) | {g["name"] for g in grants}]
         if unknown:

@@ -103,7 +103,8 @@ def test_provision_rotate_revoke_through_traefik(tmp_path):
             assert status(api, new["username"], new["password"]) == 200
             grantee.hold(new)
             # -- resume: the old credential goes, the new one stays ----------------------------------------------
-            second = play("rotate_credentials", *rotate)
+            # The grantee switched (above): the operator ends the grace period the first run recorded.
+            second = play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_end_grace": true}')
             assert status(api, old["username"], old["password"]) == 401
             assert status(api, new["username"], new["password"]) == 200
         grantee.assert_never_refused()

@@ -145,7 +145,7 @@ def test_values_delivery_through_helm_and_the_ingress(tmp_path, sops_on_path):
             assert status(api, new["username"], new["password"]) == 200
             assert [u["username"] for u in users()][-2:] == [old["username"], new["username"]]
             grantee.hold(new)
-            outputs.append(play("rotate_credentials", *rotate))
+            outputs.append(play("rotate_credentials", *rotate, "-e", '{"promaccess_rotate_end_grace": true}'))
             assert status(api, old["username"], old["password"]) == 401
             assert status(api, new["username"], new["password"]) == 200
         grantee.assert_never_refused()

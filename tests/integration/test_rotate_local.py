@@ -28,11 +28,13 @@ def demo(tmp_path_factory):
         state, env, first = item
         assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
         # A second grant, team-b, for the revocation; the same recipient as team-a.
+        # No grace period: these tests rotate in one run (the grace period has its own, test_rotate_grace.py).
         grants = {
             "promaccess_grants": [
                 {"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
                 for name in ("team-a", "team-b")
-            ]
+            ],
+            "promaccess_rotate_grace": 0,
         }
         (state / "grants.json").write_text(json.dumps(grants))
         second = playbook(env, state, "provision_access")

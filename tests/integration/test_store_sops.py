@@ -31,7 +31,8 @@ def site(tmp_path_factory, sops_binary):
         env["PATH"] = os.path.dirname(sops_binary) + os.pathsep + env["PATH"]
         grants = [{"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
                   for name in ("team-a", "team-b", "team-c")]
-        (state / "grants.json").write_text(json.dumps({"promaccess_grants": grants}))
+        # No grace period: the rotations here finish in one run.
+        (state / "grants.json").write_text(json.dumps({"promaccess_grants": grants, "promaccess_rotate_grace": 0}))
         second = playbook(env, state, "provision_access", store="credentials.yml.age")
         assert second.returncode == 0, second.stdout[-6000:]
         subprocess.run(["age-keygen", "-o", str(state / "operator-b-key.txt")], check=True, capture_output=True)

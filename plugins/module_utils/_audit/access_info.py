@@ -24,6 +24,7 @@ import pwd
 import re
 import stat
 
+from ansible_collections.promaccess.core.plugins.module_utils._audit import access_log
 from ansible_collections.promaccess.core.plugins.module_utils._common import web_yml
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file
@@ -248,7 +249,25 @@ class AccessInfoBackend:
         facts, users = inspect_file(self.params["path"], self.params["format"])
         result = {"changed": False, "file": facts}
         result.update(audit_users(users, self.params["expected_users"], self.params.get("fingerprint_key")))
+        if self.params.get("access_log"):
+            result["access_log"] = usage(self.params["access_log"], self.params["expected_users"], result["expected"])
         return result
+
+
+def usage(path: str, expected, rows: list[dict]) -> dict:
+    """Add ``last_seen`` to each row of audit_users (in the order of ``expected``) from the access log at
+    ``path``; return the facts of the log itself (no line of it, no user name)."""
+    names = [entry["name"] for entry in check_expected(expected)]
+    try:
+        found = access_log.last_seen(path, names)
+    except access_log.AccessLogError as exc:
+        for row in rows:
+            row["last_seen"] = None
+        return {"path": path, "exists": True, "since": None, "lines": 0, "error": str(exc)}
+    for row, name in zip(rows, names):
+        row["last_seen"] = access_log.iso(found["seen"].get(name))
+    return {"path": path, "exists": found["exists"], "since": access_log.iso(found["since"]), "lines": found["lines"],
+            "error": None if found["exists"] else "access log %s does not exist" % path}
 
 
 # -- a Secret in a cluster -----------------------------------------------------------------------------------

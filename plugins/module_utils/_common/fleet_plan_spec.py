@@ -8,11 +8,12 @@ Private to promaccess.core: no stable API."""
 from __future__ import annotations
 
 FLEET_PLAN_ARGUMENT_SPEC = {
-    "stage": {"type": "str", "default": "plan", "choices": ["plan", "checks", "results", "report"]},
+    "stage": {"type": "str", "default": "plan", "choices": ["plan", "checks", "results", "report", "evidence"]},
     "store_grants": {"type": "list", "elements": "dict", "default": []},
     "with_credentials": {"type": "bool", "default": False},
     "rotate": {"type": "list", "elements": "str"},
     "revoke": {"type": "list", "elements": "str"},
     "handoff_only": {"type": "list", "elements": "str"},
     "handoff_dir": {"type": "str", "default": ""},
+    "grants": {"type": "list", "elements": "str", "default": []},
 }

@@ -188,6 +188,9 @@ def render_location(params: dict, indent: str = "") -> list[str]:
         "%sproxy_http_version 1.1;" % inner,
     ]
     lines.extend(inner + line for line in upstream_tls(upstream, params.get("upstream_ca_file")))
+    if params.get("access_log"):
+        # combined: $remote_user is in it, so a rotation can tell when each credential was last accepted.
+        lines.append("%saccess_log %s combined;" % (inner, quote(params["access_log"], "access_log")))
     if params["strip_prefix"] and location != "/" and params.get("rewrite_redirects", True):
         lines.extend("%s%s" % (inner, line) for line in redirect_rewrite(location))
     for name, value in proxy_headers(params.get("proxy_headers")):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import string
 
@@ -89,13 +90,19 @@ Attached is an encrypted file containing the username/password pair. Please run
     age --decrypt -i key.txt -o {plain_name} {file_name}
 
 to retrieve the contents.
-{ca_part}
+{grace_part}{ca_part}
 Personally Identifiable Information (PII) is at risk if the credentials are compromised. Please do not share \
 these credentials through any insecure channels, and notify us immediately if you need to renew them.
 
 Thanks!
 """
 
+
+GRACE_TEMPLATE = """
+This credential replaces the one you have. The old one keeps working until {until}: please switch every
+client that uses it (a Grafana data source, a notebook, a script) before then. Once the new one is in use and
+the old one has not been used for a while, the old one may be retired earlier.
+"""
 
 CA_TEMPLATE = """
 The endpoint's certificate is signed by our own certificate authority, whose certificate is attached too
@@ -105,9 +112,10 @@ the data source's "With CA Cert" setting) rather than turning certificate checks
 
 
 def render_message(handoff_path: str, url: str | None = None, name: str | None = None,
-                   ca_name: str | None = None) -> str:
+                   ca_name: str | None = None, replaces_until: str | None = None) -> str:
     """The message that goes with the hand-off file: endpoint, decrypt command, the CA certificate sent along
-    (``ca_name``, its file name beside the hand-off), PII warning. No secret."""
+    (``ca_name``, its file name beside the hand-off), until when the credential it replaces keeps working
+    (``replaces_until``, ISO 8601 UTC), PII warning. No secret."""
     check_url(url)
     file_name = os.path.basename(handoff_path)
     plain_name = file_name[: -len(".age")] if file_name.endswith(".age") and len(file_name) > 4 else "credentials.txt"
@@ -117,4 +125,13 @@ def render_message(handoff_path: str, url: str | None = None, name: str | None =
         plain_name=plain_name,
         file_name=file_name,
         ca_part=CA_TEMPLATE.format(ca_name=ca_name) if ca_name else "",
+        grace_part=GRACE_TEMPLATE.format(until=_until(replaces_until)) if replaces_until else "",
     )
+
+
+def _until(value: str) -> str:
+    """``2026-12-10T12:00:00Z`` as ``2026-12-10 12:00 UTC``; refused when it is no such time."""
+    match = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2})?Z$", str(value))
+    if not match:
+        raise CredentialError("replaces_until must be a UTC time such as 2026-12-10T12:00:00Z (got %r)" % (value,))
+    return "%s %s UTC" % match.groups()

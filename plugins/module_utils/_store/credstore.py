@@ -17,7 +17,8 @@ One YAML document per environment, encrypted with age and decrypted in memory on
         password_hashes:                   # minted only: the fast scheme for consumers that hash per request
           apr_md5_crypt: $apr1$...
 
-A rotation in progress adds ``rotation: {phase, started_at, updated_at, pending | retired}`` (phases in
+A rotation in progress adds ``rotation: {phase, started_at, updated_at, pending | retired, handed_off_at,
+grace_until}`` (``grace_until``: until when the old credential stays valid after the hand-off; phases in
 ROTATION_PHASES; ``pending`` is the new credential until it becomes current, ``retired`` the old one while hosts
 remove it) and a finished one ``rotated_at``. A revoked grant keeps ``revoked_at`` with its user name and hash
 (so audits can find it left on a host); its password stays only until ``revocation_verified_at``. See
@@ -63,6 +64,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._store.age import 
     decrypt,
     encrypt,
 )
+from ansible_collections.promaccess.core.plugins.module_utils._store import grace
 from ansible_collections.promaccess.core.plugins.module_utils._store.credentials import (
     ALPHABET,
     MINT_LENGTH,
@@ -233,6 +235,8 @@ def summary(view: dict) -> dict:
         "revoked_at": view.get("revoked_at"),
         "superseded_at": view.get("superseded_at"),
         "started_at": rotation.get("started_at"),
+        "handed_off_at": rotation.get("handed_off_at"),
+        "grace_until": rotation.get("grace_until"),
     }
 
 
@@ -285,6 +289,8 @@ class CredentialStore:
         self.lock_path = path + ".lock"
         #: What the last get() did: found, minted, supplied (caller's credential stored) or completed.
         self.last_action: str | None = None
+        #: What the last rotation_step(..., "revoking") decided of a grace period (grace.decide), or None.
+        self.last_decision: dict | None = None
         #: What get_many() did per grant.
         self.actions: dict = {}
         self.writes = 0
@@ -604,18 +610,42 @@ class CredentialStore:
                 self.last_action = "unchanged"
         return self._public(grant, record)
 
-    def rotation_step(self, grant: str, target: str) -> dict:
+    def rotation_step(self, grant: str, target: str, grace_until: str | None = None, evidence=None,
+                      quiet_seconds: int = 0, now: datetime.datetime | None = None, end_grace: bool = False) -> dict:
         """Move a grant's rotation forward to ``target`` (one of ROTATION_TARGETS); a no-op when already there.
 
         ``started`` mints the new credential (one bcrypt hash) unless a rotation is already in progress, which is
         then resumed. Each later target needs the one before it: a phase is never skipped, so a run that failed
         half-way cannot mark hosts as done that never got the new credential.
+
+        ``handed_off`` records ``handed_off_at`` and, when given, the deadline ``grace_until`` (ISO 8601, UTC:
+        the time the hand-off message names). ``revoking`` of a grant with a deadline happens only when :func:`grace.decide` says so
+        (``evidence`` from the hosts, ``quiet_seconds``), or when ``end_grace`` (the operator ends it);
+        ``last_decision`` tells what it decided.
         """
         if target not in ROTATION_TARGETS:
             raise CredentialStoreError("unknown rotation step %r; expected one of %s" % (target, ", ".join(ROTATION_TARGETS)))
-        return self._transition(grant, lambda name, record: self._rotate(name, record, target))
+        self.last_decision = None
+        when = now or datetime.datetime.now(datetime.timezone.utc)
+        return self._transition(
+            grant, lambda name, record: self._rotate(name, record, target, grace_until, evidence, quiet_seconds, when,
+                                                     end_grace)
+        )
 
-    def _rotate(self, grant: str, record: dict, target: str) -> bool:
+    def _retire_now(self, rotation: dict, evidence, quiet_seconds: int, now: datetime.datetime,
+                    end_grace: bool = False) -> bool:
+        if end_grace and rotation.get("grace_until"):
+            self.last_decision = {"retire": True, "reason": "ended", "detail": "the operator ended the grace period"}
+            return True
+        try:
+            self.last_decision = grace.decide(now, rotation.get("handed_off_at"), rotation.get("grace_until"),
+                                              evidence, quiet_seconds)
+        except grace.GraceError as exc:
+            raise CredentialStoreError("the grace period cannot be decided: %s" % exc) from None
+        return self.last_decision["retire"]
+
+    def _rotate(self, grant: str, record: dict, target: str, grace_until: str | None = None, evidence=None,
+                quiet_seconds: int = 0, now: datetime.datetime | None = None, end_grace: bool = False) -> bool:
         if record.get("revoked_at"):
             raise CredentialStoreError("grant %r was revoked at %s and cannot be rotated" % (grant, record["revoked_at"]))
         rotation = record.get("rotation")
@@ -652,7 +682,16 @@ class CredentialStore:
             del record["rotation"]
             record["rotated_at"] = now_utc()
             return True
+        if target == "handed_off":
+            rotation["handed_off_at"] = grace.iso(now)
+            if grace_until:
+                try:
+                    rotation["grace_until"] = grace.iso(grace.parse_time(grace_until))
+                except grace.GraceError as exc:
+                    raise CredentialStoreError("grant %r: grace_until: %s" % (grant, exc)) from None
         if target == "revoking":
+            if not self._retire_now(rotation, evidence, quiet_seconds, now, end_grace):
+                return False
             pending = rotation.pop("pending", None)
             if not isinstance(pending, dict) or not isinstance(pending.get("username"), str):
                 raise CredentialStoreError("grant %r: the rotation has no new credential in the store" % grant)

@@ -84,6 +84,8 @@ def grant_summary(name: str, record: dict, now: datetime.datetime, fingerprint_k
         "superseded_at": iso(record.get("superseded_at")),
         "rotation_started_at": iso(rotation.get("started_at")),
         "rotation_updated_at": iso(rotation.get("updated_at")),
+        "handed_off_at": iso(rotation.get("handed_off_at")),
+        "grace_until": iso(rotation.get("grace_until")),
         "credentials": credentials,
     }
 

@@ -115,7 +115,8 @@ class HandoffBackend:
         try:
             recipients = load_recipients(params["recipients"], params["recipients_files"])
             plaintext = render_handoff(params["username"], params["password"], params["url"])
-            message = render_message(self.path, params["url"], params["recipient_name"], params.get("ca_name"))
+            message = render_message(self.path, params["url"], params["recipient_name"], params.get("ca_name"),
+                                     params.get("replaces_until"))
         except (AgeError, CredentialError) as exc:
             raise HandoffError(str(exc)) from exc
         canonical = sorted(r.canonical for r in recipients)

@@ -191,7 +191,7 @@ def test_markdown_and_html_escape_what_they_show():
     report = build_report([host("web|1", [(target, {"i": H["i"], "a": H["a"], "a2": H["a2"]})])], GRANTS,
                           generated_at="2026-03-01T00:00:00Z", store="/srv/store.age")
     md = render_markdown(report)
-    assert "| web\\|1 | nginx | internal | current | present | yes | bcrypt (cost 12) | yes | 59 | - | ok |" in md
+    assert "| web\\|1 | nginx | internal | current | present | yes | bcrypt (cost 12) | yes | 59 | - | - | ok |" in md
     assert "/srv/a\\|b/<x>.htpasswd" in md and "## Drift\n\nNone." in md
     assert "Generated 2026-03-01T00:00:00Z from the credential store `/srv/store.age`." in md
     page = render_html(report)
@@ -278,3 +278,41 @@ def test_loopback_http_is_no_finding():
             "renew_days": 30}
     report = build_report([tls_host([loop], None)], GRANTS, generated_at="2026-03-01T00:00:00Z")
     assert report["findings"] == [] and report["endpoints"][0]["problem"] is None
+
+
+@pytest.mark.parametrize("minted, rotated, phase, status, state, due_at", [
+    ("2025-12-01T00:00:00Z", None, None, "active", "due", "2026-03-01T00:00:00Z"),        # 90 days: due today
+    ("2025-06-01T00:00:00Z", "2025-12-20T00:00:00Z", None, "active", "ok", "2026-03-20T00:00:00Z"),
+    ("2025-06-01T00:00:00Z", "2025-12-05T00:00:00Z", None, "active", "soon", "2026-03-05T00:00:00Z"),
+    ("2025-06-01T00:00:00Z", "2025-11-24T00:00:00Z", None, "active", "overdue", "2026-02-22T00:00:00Z"),
+    ("2025-06-01T00:00:00Z", "2025-11-25T00:00:00Z", None, "active", "due", "2026-02-23T00:00:00Z"),
+    ("2025-06-01T00:00:00Z", None, "handed_off", "rotating", "in progress", "2025-08-30T00:00:00Z"),
+    ("2025-06-01T00:00:00Z", None, None, "revoked", None, None),
+])
+def test_each_grant_under_the_maximum_age_policy(minted, rotated, phase, status, state, due_at):
+    g = grant("team-p", status, phase, [], minted_at=minted, rotated_at=rotated, grace_until="2026-03-05T00:00:00Z")
+    report = build_report([], [g], generated_at="2026-03-01T00:00:00Z", policy={"max_age": 90 * 86400})
+    out = report["grants"][0]
+    assert (out["rotation"], out["rotation_due_at"]) == (state, due_at)
+    assert out["grace_until"] == "2026-03-05T00:00:00Z"
+    md = render_markdown(report)
+    assert "| team-p |" in md and "Old credential valid until (UTC)" in md and "Rotation policy" in md
+
+
+def test_without_a_policy_nothing_is_due():
+    report = build_report([], GRANTS, generated_at="2026-03-01T00:00:00Z")
+    assert {g["rotation"] for g in report["grants"]} == {None}
+
+
+def test_last_use_per_credential_from_the_access_log_times_only():
+    found = {"i": H["i"], "a": H["a"], "a2": H["a2"]}
+    result = check(NGINX, found)
+    for row in result["expected"]:
+        row["last_seen"] = "2026-02-28T10:00:00Z" if row["role"] == "current" else None
+    report = build_report([host("web1", [(NGINX, result)])], GRANTS, generated_at="2026-03-01T00:00:00Z")
+    rows = {(r["grant"], r["role"]): r for r in report["rows"]}
+    assert rows["team-a", "current"]["last_seen"] == "2026-02-28T10:00:00Z"
+    assert rows["team-a", "pending"]["last_seen"] is None
+    md = render_markdown(report)
+    assert "Last used (UTC)" in md and "2026-02-28T10:00:00Z" in md
+    assert not any(NAMES[k] in md for k in NAMES)

@@ -334,8 +334,13 @@ def _assert_documented(result: dict, doc: dict, path: str = "") -> None:
 def test_access_info_return_is_documented(tmp_path, creds):
     path = tmp_path / "h"
     path.write_text("%s:%s\n%s:%s\n" % (creds["internal"][0], creds["internal"][1], name64(), SHA1))
-    result = AccessInfoBackend(FakeModule({"path": str(path), "format": "htpasswd", "expected_users": expected(creds)})).run()
+    log = tmp_path / "access.log"
+    log.write_text('127.0.0.1 - %s [03/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl"\n' % creds["internal"][0])
+    # with access_log, every documented key is returned (access_log and last_seen only then)
+    result = AccessInfoBackend(FakeModule({"path": str(path), "format": "htpasswd", "expected_users": expected(creds),
+                                           "access_log": str(log)})).run()
     _assert_documented(result, _documented_return("access_info"))
+    assert result["expected"][0]["last_seen"] == "2026-12-03T10:00:00Z"
 
 
 def test_k8s_access_info_return_is_documented(k8s, tmp_path, creds):

@@ -108,6 +108,29 @@ def test_render_verifies_an_https_upstream_against_its_ca():
         render(params(upstream_ca_file="/ca.crt"))
 
 
+def test_render_logs_the_location_to_its_own_access_log_in_combined_format():
+    text = render(params(access_log="/var/log/nginx/promaccess.access.log"))
+    assert "        access_log /var/log/nginx/promaccess.access.log combined;\n" in text
+    assert "access_log" not in render(params())
+    assert 'access_log "/var/log/my logs/p.log" combined;' in render(params(access_log="/var/log/my logs/p.log"))
+
+
+def test_nginx_t_accepts_the_access_log_in_a_location(tmp_path):
+    """The real nginx: -t accepts the directive in a location."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    site = prefix / "site.conf"
+    site.write_text(render(params(access_log=str(prefix / "promaccess.access.log"), user_file=str(prefix / "users"))))
+    (prefix / "users").write_text("")
+    conf = prefix / "nginx.conf"
+    conf.write_text("pid %s/nginx.pid;\nerror_log %s/logs/error.log;\nevents {}\nhttp { include %s; }\n"
+                    % (prefix, prefix, site))
+    done = subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-p", str(prefix)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_render_tls_hardening_and_the_redirect():
     base = dict(listen=["192.0.2.1:8443"], server_name=["prom.example"], tls_certificate="/c.pem",
                 tls_certificate_key="/k.pem")

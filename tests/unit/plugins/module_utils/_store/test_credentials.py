@@ -59,3 +59,13 @@ def test_message_sends_the_ca_along_when_the_endpoint_certificate_is_ours():
     assert "signed by our own certificate authority" in msg and "curl --cacert ca.crt" in msg
     # The seed's text around it is unchanged.
     assert msg.index("to retrieve the contents.") < msg.index("ca.crt") < msg.index("Personally Identifiable")
+
+
+def test_message_of_a_rotation_in_grace_says_until_when_the_old_credential_works():
+    msg = c.render_message("/x/credentials.txt.age", "https://p1.example.org/", "Team A",
+                           replaces_until="2026-12-10T12:00:00Z")
+    assert "The old one keeps working until 2026-12-10 12:00 UTC" in msg
+    assert msg.index("to retrieve the contents.") < msg.index("replaces the one you have") < msg.index("Personally")
+    assert "replaces the one you have" not in c.render_message("/x/credentials.txt.age")
+    with pytest.raises(c.CredentialError, match="replaces_until"):
+        c.render_message("/x/credentials.txt.age", replaces_until="next week")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import re
 import subprocess
@@ -369,3 +370,53 @@ def test_a_new_user_name_keeps_the_passwords_origin(tmp_path, key):
     moved = store.get("team-a", username="team-a-renamed")
     assert moved["origin"] == "minted" and moved["password_hashes"]["apr_md5_crypt"] == fast
     assert store.policy.hashes_by_scheme == before  # the same password: no hash made again
+
+
+def test_grace_period_keeps_the_old_credential_until_the_deadline_or_silence(tmp_path, key):
+    utc = datetime.timezone.utc
+    store = _store(tmp_path / "s.age", key)
+    old = store.get("team-a")
+    store.rotation_step("team-a", "started")
+    store.rotation_step("team-a", "added")
+    handed_at = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=utc)
+    handed = store.rotation_step("team-a", "handed_off", grace_until="2026-12-08T12:00:00Z", now=handed_at)
+    assert handed["rotation"]["handed_off_at"] == "2026-12-01T12:00:00Z"
+    assert handed["rotation"]["grace_until"] == "2026-12-08T12:00:00Z"
+    writes = store.writes
+
+    # In grace, the old credential in use: nothing changes, nothing is written, both stay valid.
+    used = [{"host": "prom-1", "kept": True, "since": "2026-11-30T00:00:00Z", "old_seen": "2026-12-02T11:59:00Z",
+             "new_seen": None, "error": None}]
+    kept = store.rotation_step("team-a", "revoking", evidence=used, quiet_seconds=3600,
+                               now=datetime.datetime(2026, 12, 2, 12, 0, 0, tzinfo=utc))
+    assert store.last_action == "unchanged" and store.writes == writes and kept["phase"] == "handed_off"
+    assert store.last_decision["retire"] is False and "prom-1" in store.last_decision["detail"]
+    assert [c["username"] for c in kept["valid"]] == [old["username"], kept["rotation"]["pending"]["username"]]
+
+    # The deadline passes: retired whatever the evidence says.
+    swapped = store.rotation_step("team-a", "revoking", evidence=used, quiet_seconds=3600,
+                                  now=datetime.datetime(2026, 12, 8, 12, 0, 0, tzinfo=utc))
+    assert store.last_decision["reason"] == "deadline" and swapped["phase"] == "revoking"
+    assert [c["username"] for c in swapped["refused"]] == [old["username"]]
+
+
+def test_without_grace_the_old_credential_is_retired_in_the_same_run(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get("scrape")
+    for step in ("started", "added", "handed_off"):
+        handed = store.rotation_step("scrape", step)
+    assert "grace_until" not in handed["rotation"] and handed["rotation"]["handed_off_at"]
+    assert store.rotation_step("scrape", "revoking")["phase"] == "revoking"
+    assert store.last_decision["reason"] == "no_grace"
+
+
+def test_the_operator_ends_a_grace_period(tmp_path, key):
+    store = _store(tmp_path / "s.age", key)
+    store.get("team-a")
+    store.rotation_step("team-a", "started")
+    store.rotation_step("team-a", "added")
+    store.rotation_step("team-a", "handed_off", grace_until="2099-01-01T00:00:00Z")
+    assert store.rotation_step("team-a", "revoking")["phase"] == "handed_off"
+    assert store.last_decision["reason"] == "in_grace"
+    assert store.rotation_step("team-a", "revoking", end_grace=True)["phase"] == "revoking"
+    assert store.last_decision == {"retire": True, "reason": "ended", "detail": "the operator ended the grace period"}
