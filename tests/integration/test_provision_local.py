@@ -75,7 +75,7 @@ def test_internal_user_stays_first_and_files_are_private(demo):
 @pytest.mark.slow
 def test_no_plaintext_grant_credential_on_disk(demo):
     """The password is nowhere in plaintext; the user name only where a consumer reads it and in nginx's logs
-    (nginx logs the user of every request, and of a password mismatch)."""
+    (the location's own access log names the user of every request, 0640; the error log a password mismatch)."""
     state, _env, first = demo
     assert first.returncode == 0
     cred = handoff(state)
@@ -88,7 +88,8 @@ def test_no_plaintext_grant_credential_on_disk(demo):
 
     for root in (state, REPO, Path("/tmp")):
         assert files_holding(cred["password"], root) == []
-    expected = sorted(str(state / rel) for rel in ("nginx/logs/access.log", "nginx/logs/error.log", "nginx/prometheus.htpasswd", "prometheus/web.yml"))
+    expected = sorted(str(state / rel) for rel in ("nginx/promaccess.access.log", "nginx/logs/error.log",
+                                                   "nginx/prometheus.htpasswd", "prometheus/web.yml"))
     assert files_holding(cred["username"], state) == expected
     assert cred["password"] not in first.stdout and cred["username"] not in first.stdout
 
