@@ -16,6 +16,9 @@ import datetime
 import html
 import math
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
+from ansible_collections.promaccess.core.plugins.module_utils._store import grace
+
 REPORT_VERSION = 1
 
 #: Drift codes and what they mean, in the order the report lists them.
@@ -65,7 +68,7 @@ def _pick(source, keys) -> dict:
 
 
 def now_utc() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return times.now_iso()
 
 
 def _asn1_time(value: str) -> datetime.datetime | None:
@@ -74,10 +77,6 @@ def _asn1_time(value: str) -> datetime.datetime | None:
         return datetime.datetime.strptime(str(value), "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
     except ValueError:
         return None
-
-
-def _iso_time(value: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _location(target: dict) -> str:
@@ -290,7 +289,7 @@ def _endpoint(builder: _Builder, host: str, endpoint: dict, tls: dict | None, ge
                             detail="%s%s" % (DRIFT["certificate_unreadable"], ": %s" % reason if reason else ""))
             entry["problem"] = "certificate_unreadable"
         else:
-            days = (not_after - _iso_time(generated_at)).total_seconds() / 86400
+            days = (not_after - times.parse(generated_at)).total_seconds() / 86400
             entry["certificate_not_after"] = not_after.isoformat().replace("+00:00", "Z")
             entry["certificate_days_left"] = math.floor(days)
             renew = endpoint.get("renew_days")
@@ -312,7 +311,9 @@ def rotation_policy_state(grant: dict, max_age_seconds: int | None, now: datetim
     since = grant.get("rotated_at") or grant.get("minted_at")
     if not max_age_seconds or grant.get("status") == "revoked" or not since:
         return {"rotation": None, "rotation_due_at": None}
-    due_at = _iso_time(since) + datetime.timedelta(seconds=max_age_seconds)
+    due_at = grace.due_at(since, max_age_seconds)
+    if due_at is None:
+        return {"rotation": None, "rotation_due_at": None}
     if grant.get("phase"):
         state = "in progress"
     elif now >= due_at + datetime.timedelta(days=OVERDUE_DAYS):
@@ -323,7 +324,7 @@ def rotation_policy_state(grant: dict, max_age_seconds: int | None, now: datetim
         state = "soon"
     else:
         state = "ok"
-    return {"rotation": state, "rotation_due_at": due_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+    return {"rotation": state, "rotation_due_at": times.iso(due_at)}
 
 
 def build_report(hosts, grants, internal_grant: str = "internal", generated_at: str | None = None,
@@ -340,7 +341,7 @@ def build_report(hosts, grants, internal_grant: str = "internal", generated_at: 
     generated_at = generated_at or now_utc()
     max_age = (policy or {}).get("max_age")
     for grant in builder.grants.values():
-        grant.update(rotation_policy_state(grant, max_age, _iso_time(generated_at)))
+        grant.update(rotation_policy_state(grant, max_age, times.parse(generated_at)))
     host_names = []
     kinds = {"vm": 0, "cluster": 0}
     for host in hosts or []:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
 from ansible_collections.promaccess.core.plugins.module_utils._store import grace
 
 #: Controller settings, with their defaults.
@@ -164,5 +165,5 @@ def deadlines(policy: dict, views: dict, grants, now: datetime.datetime) -> dict
         if view.get("phase") == "handed_off" and rotation.get("grace_until"):
             out[grant] = rotation["grace_until"]
         elif view.get("phase") == "added" and policy["grace"].get(grant):
-            out[grant] = grace.iso(grace.deadline(now, policy["grace"][grant]))
+            out[grant] = times.iso(grace.deadline(now, policy["grace"][grant]))
     return out

@@ -16,7 +16,6 @@ because a parser's message may quote a line of the file.
 
 from __future__ import annotations
 
-import datetime
 import grp
 import hmac
 import os
@@ -25,7 +24,7 @@ import re
 import stat
 
 from ansible_collections.promaccess.core.plugins.module_utils._audit import access_log
-from ansible_collections.promaccess.core.plugins.module_utils._common import web_yml
+from ansible_collections.promaccess.core.plugins.module_utils._common import times, web_yml
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file
 from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
@@ -75,11 +74,6 @@ class AccessInfoError(Exception):
 
 class _Unreadable(Exception):
     """The inspected file or Secret cannot be read as user data; the message is safe to return."""
-
-
-def utc_iso(timestamp: float) -> str:
-    stamp = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).replace(microsecond=0)
-    return stamp.isoformat().replace("+00:00", "Z")
 
 
 # -- parsing, with messages that never quote the data ---------------------------------------------------------
@@ -208,7 +202,7 @@ def inspect_file(path: str, fmt: str) -> tuple[dict, dict[str, str] | None]:
         return facts, None
     facts.update(
         exists=True, mode="%04o" % stat.S_IMODE(st.st_mode), owner=_owner(st.st_uid), group=_group(st.st_gid),
-        size=st.st_size, mtime=utc_iso(st.st_mtime),
+        size=st.st_size, mtime=times.iso(times.from_timestamp(st.st_mtime)),
     )
     if not stat.S_ISREG(st.st_mode):
         facts["error"] = "%s is not a regular file" % path
@@ -265,8 +259,8 @@ def usage(path: str, expected, rows: list[dict]) -> dict:
             row["last_seen"] = None
         return {"path": path, "exists": True, "since": None, "lines": 0, "error": str(exc)}
     for row, name in zip(rows, names):
-        row["last_seen"] = access_log.iso(found["seen"].get(name))
-    return {"path": path, "exists": found["exists"], "since": access_log.iso(found["since"]), "lines": found["lines"],
+        row["last_seen"] = times.iso(found["seen"].get(name))
+    return {"path": path, "exists": found["exists"], "since": times.iso(found["since"]), "lines": found["lines"],
             "error": None if found["exists"] else "access log %s does not exist" % path}
 
 

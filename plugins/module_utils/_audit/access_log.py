@@ -24,6 +24,8 @@ import datetime
 import os
 import re
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
+
 #: ``$remote_addr - $remote_user [$time_local] "$request" $status``: the user name may hold spaces (a given one).
 _LINE = re.compile(r'^\S+ - (?P<user>.*?) \[(?P<time>[^\]]+)\] "(?:[^"\\]|\\.)*" (?P<status>\d{3}) ')
 _MONTHS = {m: i + 1 for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
@@ -54,10 +56,6 @@ def parse_time(text: str) -> datetime.datetime | None:
     except ValueError:
         return None
     return local.astimezone(datetime.timezone.utc)
-
-
-def iso(stamp: datetime.datetime | None) -> str | None:
-    return stamp.replace(microsecond=0).isoformat().replace("+00:00", "Z") if stamp else None
 
 
 def scan(lines, names: set) -> tuple[dict, datetime.datetime | None, int]:
@@ -100,7 +98,7 @@ def last_seen(path: str, names) -> dict:
             with open(candidate, "r", encoding="utf-8", errors="replace") as handle:
                 found, first, count = scan(handle, wanted)
             if count == 0 and candidate == path and since is None:
-                first = datetime.datetime.fromtimestamp(os.stat(candidate).st_mtime, datetime.timezone.utc)
+                first = times.from_timestamp(os.stat(candidate).st_mtime)
         except OSError as exc:
             raise AccessLogError("access log %s cannot be read: %s" % (candidate, exc.strerror or exc)) from None
         lines += count

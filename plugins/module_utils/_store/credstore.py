@@ -50,6 +50,7 @@ from ansible_collections.promaccess.core.plugins.module_utils._common.hashing im
     stored_hash,
 )
 from ansible_collections.promaccess.core.plugins.module_utils._common.io import FileWriteError, read_file, staged_file
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
 from ansible_collections.promaccess.core.plugins.module_utils._common.names import check_grant_name
 from ansible_collections.promaccess.core.plugins.module_utils._common.yaml import (
     SAFE_DUMPER,
@@ -124,12 +125,6 @@ def store_format(path: str, raw: bytes | None) -> str:
     raise CredentialStoreError(
         "credential store %s is neither a sops file (no 'sops' metadata) nor an age-encrypted store" % path
     )
-
-
-def now_utc() -> str:
-    """The current time in UTC as ISO 8601 with a Z suffix, to the second."""
-    stamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    return stamp.isoformat().replace("+00:00", "Z")
 
 
 def check_grant(grant) -> None:
@@ -519,7 +514,7 @@ class CredentialStore:
                         changed = True
                     found[grant] = public
                 for source in sorted(superseded):  # copied once: later targets get a credential of their own
-                    document["grants"][source]["superseded_at"] = now_utc()
+                    document["grants"][source]["superseded_at"] = times.now_iso()
                 if changed:
                     self._save(document)
         return [found[grant] for grant in grants]
@@ -576,7 +571,7 @@ class CredentialStore:
         except (CredentialError, HashingError) as exc:
             raise CredentialStoreError(str(exc)) from exc
         if replaced or not isinstance(new.get("minted_at"), str):
-            new["minted_at"] = now_utc()
+            new["minted_at"] = times.now_iso()
         if record is None:
             self.last_action = "supplied" if (username is not None or password is not None) else "minted"
         else:
@@ -626,7 +621,7 @@ class CredentialStore:
         if target not in ROTATION_TARGETS:
             raise CredentialStoreError("unknown rotation step %r; expected one of %s" % (target, ", ".join(ROTATION_TARGETS)))
         self.last_decision = None
-        when = now or datetime.datetime.now(datetime.timezone.utc)
+        when = now or times.now()
         return self._transition(
             grant, lambda name, record: self._rotate(name, record, target, grace_until, evidence, quiet_seconds, when,
                                                      end_grace)
@@ -658,12 +653,13 @@ class CredentialStore:
             pending = {"username": mint(), "password": mint()}
             try:
                 pending["password_hash"] = self.policy.hash(grant, pending["password"])
-                pending["minted_at"] = now_utc()
+                pending["minted_at"] = times.now_iso()
                 pending["origin"] = "minted"
                 self._complete_fast_hash(grant, pending)
             except HashingError as exc:
                 raise CredentialStoreError(str(exc)) from exc
-            record["rotation"] = {"phase": "minted", "started_at": now_utc(), "updated_at": now_utc(), "pending": pending}
+            started = times.now_iso()
+            record["rotation"] = {"phase": "minted", "started_at": started, "updated_at": started, "pending": pending}
             return True
         if target == "finished" and phase is None:
             return False
@@ -680,13 +676,13 @@ class CredentialStore:
             )
         if target == "finished":
             del record["rotation"]
-            record["rotated_at"] = now_utc()
+            record["rotated_at"] = times.now_iso()
             return True
         if target == "handed_off":
-            rotation["handed_off_at"] = grace.iso(now)
+            rotation["handed_off_at"] = times.iso(now)
             if grace_until:
                 try:
-                    rotation["grace_until"] = grace.iso(grace.parse_time(grace_until))
+                    rotation["grace_until"] = times.iso(grace.parse_time(grace_until))
                 except grace.GraceError as exc:
                     raise CredentialStoreError("grant %r: grace_until: %s" % (grant, exc)) from None
         if target == "revoking":
@@ -702,7 +698,7 @@ class CredentialStore:
                 else:
                     record.pop(key, None)
         rotation["phase"] = target
-        rotation["updated_at"] = now_utc()
+        rotation["updated_at"] = times.now_iso()
         return True
 
     def revoke(self, grant: str) -> dict:
@@ -711,7 +707,7 @@ class CredentialStore:
         def step(_name, record):
             if record.get("revoked_at"):
                 return False
-            record["revoked_at"] = now_utc()
+            record["revoked_at"] = times.now_iso()
             return True
 
         return self._transition(grant, step)
@@ -730,7 +726,7 @@ class CredentialStore:
                 for key in ("pending", "retired"):
                     if isinstance(rotation.get(key), dict):
                         rotation[key].pop("password", None)
-            record["revocation_verified_at"] = now_utc()
+            record["revocation_verified_at"] = times.now_iso()
             return True
 
         return self._transition(grant, step)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
 from ansible_collections.promaccess.core.plugins.module_utils._common.hashing import identify
+from ansible_collections.promaccess.core.plugins.module_utils._common.times import iso
 from ansible_collections.promaccess.core.plugins.module_utils._common.users import fingerprint
 from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import grant_view
 
@@ -22,25 +24,9 @@ SECONDS_PER_DAY = 86400
 
 
 def parse_time(value) -> datetime.datetime | None:
-    """An ISO 8601 time from the store (``2026-01-02T03:04:05Z``) as an aware UTC datetime; None when absent
-    or unreadable."""
-    if isinstance(value, datetime.datetime):
-        stamp = value
-    elif isinstance(value, str) and value:
-        try:
-            stamp = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-    return stamp.astimezone(datetime.timezone.utc)
-
-
-def iso(value) -> str | None:
-    stamp = parse_time(value)
-    return stamp.replace(microsecond=0).isoformat().replace("+00:00", "Z") if stamp else None
+    """An ISO 8601 time from the store as an aware UTC datetime; None when absent or unreadable (the report
+    shows what the store holds rather than refuse it)."""
+    return times.parse(value, lenient=True)
 
 
 def age_days(value, now: datetime.datetime) -> int | None:

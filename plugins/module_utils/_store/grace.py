@@ -26,6 +26,9 @@ from __future__ import annotations
 import datetime
 import re
 
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
+from ansible_collections.promaccess.core.plugins.module_utils._common.times import iso
+
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 
@@ -57,28 +60,20 @@ def duration(value, what: str) -> int:
 
 def parse_time(value) -> datetime.datetime | None:
     """An ISO 8601 time (``2026-01-02T03:04:05Z``) as an aware UTC datetime; None when absent."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime.datetime):
-        stamp = value
-    else:
-        try:
-            stamp = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise GraceError("%r is not an ISO 8601 time" % (value,)) from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-    return stamp.astimezone(datetime.timezone.utc)
-
-
-def iso(stamp: datetime.datetime | None) -> str | None:
-    if stamp is None:
-        return None
-    return stamp.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    try:
+        return times.parse(value)
+    except times.TimeFormatError as exc:
+        raise GraceError(str(exc)) from None
 
 
 def deadline(handed_off_at: datetime.datetime, grace_seconds: int) -> datetime.datetime:
     return handed_off_at + datetime.timedelta(seconds=grace_seconds)
+
+
+def _read_evidence(entry: dict) -> dict:
+    """One host's evidence with its times read once."""
+    return {"host": entry["host"], "error": entry.get("error"), "since": parse_time(entry.get("since")),
+            "old_seen": parse_time(entry.get("old_seen")), "new_seen": parse_time(entry.get("new_seen"))}
 
 
 def decide(now: datetime.datetime, handed_off_at, grace_until, evidence: list | None, quiet_seconds: int) -> dict:
@@ -97,30 +92,35 @@ def decide(now: datetime.datetime, handed_off_at, grace_until, evidence: list | 
     quiet_start = now - datetime.timedelta(seconds=quiet_seconds)
     if handed is None or quiet_start < handed:
         return dict(wait, detail="the quiet time (%d s) has not passed since the hand-off" % quiet_seconds)
-    kept = [e for e in (evidence or []) if e.get("kept")]
+    kept = [_read_evidence(e) for e in (evidence or []) if e.get("kept")]
     if not kept:
         return dict(wait, detail="no host keeps evidence of use: the old credential is retired at %s" % iso(until))
-    unread = sorted(e["host"] for e in kept if e.get("error"))
+    unread = sorted(e["host"] for e in kept if e["error"])
     if unread:
         return dict(wait, detail="no evidence could be read on %s" % ", ".join(unread))
-    short = sorted(e["host"] for e in kept if parse_time(e.get("since")) is None or parse_time(e["since"]) > quiet_start)
+    short = sorted(e["host"] for e in kept if e["since"] is None or e["since"] > quiet_start)
     if short:
         return dict(wait, detail="the access logs of %s do not reach back over the quiet time" % ", ".join(short))
-    used = sorted(
-        (parse_time(e["old_seen"]), e["host"]) for e in kept
-        if parse_time(e.get("old_seen")) is not None and parse_time(e["old_seen"]) >= quiet_start
-    )
+    used = sorted((e["old_seen"], e["host"]) for e in kept if e["old_seen"] is not None and e["old_seen"] >= quiet_start)
     if used:
         seen, host = used[-1]
         return dict(wait, detail="the old credential was used at %s on %s" % (iso(seen), host))
-    switched = [e for e in kept if parse_time(e.get("new_seen")) is not None and parse_time(e["new_seen"]) >= handed]
-    if not switched:
+    if not any(e["new_seen"] is not None and e["new_seen"] >= handed for e in kept):
         return dict(wait, detail="the new credential has not been used yet")
     return {"retire": True, "reason": "silent",
             "detail": "the old credential was not used for %d s and the new one is in use" % quiet_seconds}
 
 
-def rotation_due(now: datetime.datetime, since, max_age_seconds: int) -> bool:
-    """Whether a credential current since ``since`` (minted or last rotated) is due under the maximum age."""
+def due_at(since, max_age_seconds: int | None) -> datetime.datetime | None:
+    """When a credential current since ``since`` (minted or last rotated) becomes due under the maximum age;
+    None without a policy (no or zero maximum age) or without a start."""
     start = parse_time(since)
-    return start is not None and max_age_seconds > 0 and (now - start).total_seconds() >= max_age_seconds
+    if start is None or not max_age_seconds or max_age_seconds <= 0:
+        return None
+    return start + datetime.timedelta(seconds=max_age_seconds)
+
+
+def rotation_due(now: datetime.datetime, since, max_age_seconds: int) -> bool:
+    """Whether a credential current since ``since`` is due under the maximum age (:func:`due_at`)."""
+    when = due_at(since, max_age_seconds)
+    return when is not None and now >= when

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.promaccess.core.plugins.module_utils._audit import access_log
+from ansible_collections.promaccess.core.plugins.module_utils._common import times
 from ansible_collections.promaccess.core.plugins.module_utils._audit.access_info import audit_users, usage
 
 UTC = datetime.timezone.utc
@@ -61,7 +62,7 @@ def test_an_empty_log_reaches_back_to_its_modification_time(tmp_path):
     log.write_text("")
     os.utime(log, (1764547200, 1764547200))  # 2025-12-01T00:00:00Z
     found = access_log.last_seen(str(log), [OLD])
-    assert access_log.iso(found["since"]) == "2025-12-01T00:00:00Z" and found["seen"] == {}
+    assert times.iso(found["since"]) == "2025-12-01T00:00:00Z" and found["seen"] == {}
 
 
 def test_a_given_name_with_spaces_is_found(tmp_path):

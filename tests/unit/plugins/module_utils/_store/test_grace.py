@@ -126,3 +126,11 @@ def test_rotation_due_under_the_maximum_age():
     assert not grace.rotation_due(now, iso(now - datetime.timedelta(days=89, hours=23)), 90 * 86400)
     assert not grace.rotation_due(now, None, 90 * 86400)
     assert not grace.rotation_due(now, iso(now - datetime.timedelta(days=900)), 0)
+
+
+def test_due_at_is_the_one_due_date_the_report_and_the_planner_use():
+    since = "2026-01-01T00:00:00Z"
+    assert grace.due_at(since, 90 * 86400) == datetime.datetime(2026, 4, 1, tzinfo=datetime.timezone.utc)
+    assert grace.due_at(since, 0) is None and grace.due_at(since, None) is None and grace.due_at(None, 86400) is None
+    with pytest.raises(grace.GraceError):
+        grace.due_at("not a time", 86400)
