@@ -7,6 +7,7 @@ state folder: real Prometheus and nginx as plain processes, a real age hand-off 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -47,13 +48,50 @@ def run_demo(state: Path, **extra_env):
             subprocess.run([str(state / "service.sh"), "stop", service], capture_output=True, check=False, timeout=60)
 
 
-def handoff(state: Path) -> dict:
-    """Team A's credential, decrypted by the real age CLI with Team A's key (into memory only)."""
+def handoff(state: Path, grant: str = "team-a") -> dict:
+    """A grant's credential (Team A's by default), decrypted by the real age CLI with Team A's key (into memory
+    only): the demo's grants in :func:`write_grants` all go to Team A's recipient."""
     out = subprocess.run(
-        ["age", "--decrypt", "-i", str(state / "team-a-key.txt"), str(state / "handoff/team-a/credentials.txt.age")],
+        ["age", "--decrypt", "-i", str(state / "team-a-key.txt"), str(state / "handoff" / grant / "credentials.txt.age")],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout
     return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+def write_grants(state: Path, names=("team-a", "team-b"), **settings) -> Path:
+    """``state/grants.json`` for ``-e @``: grants ``names`` (auth both, handed to Team A's recipient) and more
+    playbook ``settings`` (``promaccess_rotate_grace=0``)."""
+    grants = [{"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
+              for name in names]
+    path = state / "grants.json"
+    path.write_text(json.dumps(dict(settings, promaccess_grants=grants)))
+    return path
+
+
+def grants_playbook(env: dict, state: Path, name: str, *args) -> subprocess.CompletedProcess:
+    """``promaccess.core.<name>`` on the demo host with the grants of :func:`write_grants`."""
+    return demo_playbook(env, "promaccess.core." + name, "-e", "@%s" % (state / "grants.json"), *args)
+
+
+def run_demo_with_grants(state: Path, names=("team-a", "team-b"), **settings):
+    """:func:`run_demo`, then provision_access with :func:`write_grants`'s grants; yield (state, env)."""
+    for _state, env, first in run_demo(state):
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+        write_grants(state, names, **settings)
+        second = grants_playbook(env, state, "provision_access")
+        assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-2000:]
+        yield state, env
+
+
+def store(state: Path) -> dict:
+    """The grants of the demo's age credential store, read with the collection's own code and the operator key."""
+    from ansible_collections.promaccess.core.plugins.module_utils._store import age  # pylint: disable=import-outside-toplevel
+    from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import (  # pylint: disable=import-outside-toplevel
+        CredentialStore,
+    )
+
+    ids = age.read_identities(str(state / "operator-key.txt"))
+    return CredentialStore(str(state / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
 
 
 def recap(output: str, host: str) -> dict:

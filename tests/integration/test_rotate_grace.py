@@ -19,9 +19,8 @@ import time
 
 import pytest
 
-from _demo import run_demo  # noqa: E402  (tests/integration is on sys.path)
+from _demo import grants_playbook as playbook, handoff, run_demo_with_grants, store  # noqa: E402  (tests/integration is on sys.path)
 from test_provision_local import curl_status  # noqa: E402
-from test_rotate_local import handoff_of, playbook, store  # noqa: E402
 
 GRACE = 180
 QUIET = 20
@@ -60,22 +59,8 @@ def utc(value: str) -> float:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    state = tmp_path_factory.mktemp("grace-state")
-    for item in run_demo(state):
-        state, env, first = item
-        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
-        spec = {
-            "promaccess_grants": [
-                {"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
-                for name in ("team-a", "team-b")
-            ],
-            "promaccess_rotate_grace": "%ds" % GRACE,
-            "promaccess_rotate_quiet": "%ds" % QUIET,
-        }
-        (state / "grants.json").write_text(json.dumps(spec))
-        second = playbook(env, state, "provision_access")
-        assert second.returncode == 0, second.stdout[-6000:]
-        yield state, env
+    yield from run_demo_with_grants(tmp_path_factory.mktemp("grace-state"), promaccess_rotate_grace="%ds" % GRACE,
+                                    promaccess_rotate_quiet="%ds" % QUIET)
 
 
 def ok(run):
@@ -87,7 +72,7 @@ def ok(run):
 def test_grace_period_retires_early_on_silence_and_at_the_deadline(demo):
     state, env = demo
     url = "http://127.0.0.1:%s/prometheus/api/v1/query?query=up" % env["PROMACCESS_DEMO_NGINX_PORT"]
-    old = {g: handoff_of(state, g) for g in ("team-a", "team-b")}
+    old = {g: handoff(state, g) for g in ("team-a", "team-b")}
     grantees = {g: Grantee(url, old[g]) for g in old}
     for g in grantees.values():
         g.start()
@@ -103,7 +88,7 @@ def test_grace_period_retires_early_on_silence_and_at_the_deadline(demo):
             assert rotation["phase"] == "handed_off", rotation["phase"]
             # the deadline the message names, set just before the store recorded the hand-off
             assert GRACE - 30 <= utc(rotation["grace_until"]) - utc(rotation["handed_off_at"]) <= GRACE
-        new = {g: handoff_of(state, g) for g in old}
+        new = {g: handoff(state, g) for g in old}
         deadline = utc(grants["team-a"]["rotation"]["grace_until"])
         until = grants["team-a"]["rotation"]["grace_until"].replace("T", " ")[:16] + " UTC"
         assert ("The old one keeps working until %s" % until) in (state / "handoff/team-a/message.txt").read_text()

@@ -14,45 +14,15 @@ import subprocess
 import pytest
 import yaml
 
-from _demo import BIN, REPO, handoff, run_demo  # noqa: E402  (tests/integration is on sys.path)
+from _demo import grants_playbook as playbook, handoff, run_demo_with_grants, store  # noqa: E402  (tests/integration is on sys.path)
 from test_provision_local import curl_status, recap  # noqa: E402
-
-from ansible_collections.promaccess.core.plugins.module_utils._store import age
-from ansible_collections.promaccess.core.plugins.module_utils._store.credstore import CredentialStore
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    state = tmp_path_factory.mktemp("rotate-state")
-    for item in run_demo(state):
-        state, env, first = item
-        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
-        # A second grant, team-b, for the revocation; the same recipient as team-a.
-        # No grace period: these tests rotate in one run (the grace period has its own, test_rotate_grace.py).
-        grants = {
-            "promaccess_grants": [
-                {"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
-                for name in ("team-a", "team-b")
-            ],
-            "promaccess_rotate_grace": 0,
-        }
-        (state / "grants.json").write_text(json.dumps(grants))
-        second = playbook(env, state, "provision_access")
-        assert second.returncode == 0, second.stdout[-6000:]
-        yield state, env
-
-
-def playbook(env, state, name, *args):
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "playbooks/demo/inventory.yml"), "promaccess.core." + name,
-         "-e", "@%s" % (state / "grants.json"), *args],
-        env=env, capture_output=True, text=True, check=False, cwd=str(REPO), timeout=900,
-    )
-
-
-def store(state):
-    ids = age.read_identities(str(state / "operator-key.txt"))
-    return CredentialStore(str(state / "credentials.yml.age"), ids, list(ids.public)).read()["grants"]
+    # A second grant, team-b, for the revocation; the same recipient as team-a.
+    # No grace period: these tests rotate in one run (the grace period has its own, test_rotate_grace.py).
+    yield from run_demo_with_grants(tmp_path_factory.mktemp("rotate-state"), promaccess_rotate_grace=0)
 
 
 def endpoints(env):
@@ -64,14 +34,6 @@ def endpoints(env):
 
 def statuses(env, username, password):
     return [curl_status(url, username, password) for url in endpoints(env)]
-
-
-def handoff_of(state, grant):
-    out = subprocess.run(
-        ["age", "--decrypt", "-i", str(state / "team-a-key.txt"), str(state / "handoff" / grant / "credentials.txt.age")],
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
 
 
 @pytest.mark.slow
@@ -158,7 +120,7 @@ def test_failed_rotation_stops_before_revocation_and_resumes(demo):
 @pytest.mark.slow
 def test_revocation_everywhere_then_refused_by_provision(demo):
     state, env = demo
-    team_b = handoff_of(state, "team-b")
+    team_b = handoff(state, "team-b")
     team_a = handoff(state)
     assert statuses(env, team_b["username"], team_b["password"]) == [200, 200]
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from _credentials import recap  # noqa: E402  (tests/integration is on sys.path)
-from _demo import BIN, REPO, handoff, run_demo  # noqa: E402
-from test_rotate_local import handoff_of, statuses  # noqa: E402
+from _demo import BIN, REPO, handoff, run_demo, write_grants  # noqa: E402
+from test_rotate_local import statuses  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,8 @@ def site(tmp_path_factory, sops_binary):
         state, env, first = item
         assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
         env["PATH"] = os.path.dirname(sops_binary) + os.pathsep + env["PATH"]
-        grants = [{"name": name, "contact": name, "auth": "both", "recipients_files": [str(state / "team-a-recipient.txt")]}
-                  for name in ("team-a", "team-b", "team-c")]
         # No grace period: the rotations here finish in one run.
-        (state / "grants.json").write_text(json.dumps({"promaccess_grants": grants, "promaccess_rotate_grace": 0}))
+        write_grants(state, ("team-a", "team-b", "team-c"), promaccess_rotate_grace=0)
         second = playbook(env, state, "provision_access", store="credentials.yml.age")
         assert second.returncode == 0, second.stdout[-6000:]
         subprocess.run(["age-keygen", "-o", str(state / "operator-b-key.txt")], check=True, capture_output=True)
@@ -95,7 +93,7 @@ def test_migration_keeps_every_credential_working(site, tmp_path):
     assert calls.read_text().split() == ["decrypt"] * 3
     assert statuses(env, team_a["username"], team_a["password"]) == [200, 200]
     for grant in ("team-b", "team-c"):
-        creds = handoff_of(state, grant)
+        creds = handoff(state, grant)
         assert statuses(env, creds["username"], creds["password"]) == [200, 200]
     assert "age format of the first releases" not in again.stdout + again.stderr
 
