@@ -820,6 +820,10 @@ def plan_fleet(grants, hosts: dict, clusters: dict, resolve, internal: str = DEF
                 "grant and run provision_access first, or rotate instead." % ", ".join(in_use)
             )
         plan["revoking"] = names
+    # The grants whose old credential this run may retire (the controller's retire step decides each by the
+    # rotation policy): every grant in its grace period, and in a rotation the grants it rotates. One list for
+    # both playbooks, so a rotation of other grants also retires those whose grace period has ended.
+    plan["retire"] = list(dict.fromkeys(plan.get("rotating", []) + plan["grace_waiting"]))
     return plan
 
 

@@ -74,6 +74,19 @@ def test_due_with_nothing_due_rotates_nothing():
     assert plan["rotating"] == []
 
 
+def test_one_retire_list_for_both_playbooks():
+    """provision_access retires the grants in their grace period; a rotation also the grants it rotates, and
+    still those of other grants whose grace period may have ended."""
+    grants = [grant("team-a"), grant("team-b"), grant("team-c")]
+    summaries = [store("team-a", 100, phase="handed_off"), store("team-b", 10), store("team-c", 10),
+                 store("gone", 10, phase="handed_off", status="revoked")]
+    assert compact(grants, store_grants=summaries, now=NOW)["retire"] == ["team-a"]
+    rotating = compact(grants, rotate=["team-b"], store_grants=summaries, now=NOW)
+    assert rotating["rotating"] == ["team-b"] and rotating["retire"] == ["team-b", "team-a"]
+    assert compact(grants, rotate=["team-a"], store_grants=summaries, now=NOW)["retire"] == ["team-a"]
+    assert compact(grants, store_grants=[store("team-a", 1)], now=NOW)["retire"] == []
+
+
 def test_due_stands_alone():
     with pytest.raises(fp.PlanError, match="name no other grant beside it"):
         compact([grant("a")], rotate=["due", "a"], store_grants=[], now=NOW)
