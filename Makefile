@@ -1,6 +1,7 @@
 # promaccess.core: one entry point for everything CI and a developer run.
 #   make demo   provision the local demo (installs what it needs)
 #   make test   every test: sanity, lint, changelog and docs lint, EE context, molecule, unit and integration
+#   make test-matrix  sanity and unit tests on every ansible-core minor the collection claims (noxfile.py)
 #   make bench  hash-once vs one community.general.htpasswd task per user; planning time, old template vs planner
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,10 +24,10 @@ export PROMACCESS_REPO := $(CURDIR)
 export PROMACCESS_VENV := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap where collection test sanity lint changelog-lint unit integration molecule molecule-kubernetes demo ee docs docs-lint bench clean k8s-build k8s-up k8s-down
+.PHONY: help bootstrap where collection test test-matrix sanity lint changelog-lint unit integration molecule molecule-kubernetes demo ee docs docs-lint bench clean k8s-build k8s-up k8s-down
 
 help:
-	@sed -n '2,4p' Makefile
+	@sed -n '2,5p' Makefile
 
 bootstrap:
 	@VENV=$(VENV) scripts/bootstrap.sh
@@ -96,6 +97,11 @@ molecule-kubernetes: bootstrap collection
 # ends with the time and result of each part.
 test: bootstrap collection sanity lint changelog-lint docs-lint ee
 	PROMACCESS_VENV=$(VENV) scripts/test-run.sh
+
+# The supported-versions matrix (noxfile.py): its virtualenvs live in build/nox.
+test-matrix: bootstrap collection
+	PROMACCESS_VENV=$(VENV) scripts/fetch-collections.sh >/dev/null
+	$(BIN)/nox
 
 demo: bootstrap collection
 	PROMACCESS_VENV=$(VENV) scripts/demo.sh

@@ -178,7 +178,7 @@ class Nginx:
     def __init__(self, work: Path, users: dict, upstream: str, tls: tuple | None = None):
         self.work, self.users, self.upstream, self.tls = work, users, upstream, tls
         self.port = free_port()
-        self.tls_port = free_port() if tls else None
+        self.tls_port = free_port() if tls else 0  # 0: no TLS server
         self.proc = None
 
     def __enter__(self):

@@ -17,4 +17,4 @@ git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
 done
 cd "$dest"
 git init -q && git add -A
-"$VENV/bin/ansible-test" sanity --color no --python 3.12 --requirements "$@"
+"$VENV/bin/ansible-test" sanity --color no --python "${SANITY_PYTHON:-3.12}" --requirements "$@"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The long part of `make test`, after sanity and the linters, in two lanes that share nothing but the machine:
+# The long part of `make test`, after sanity and the linters (on the newest claimed ansible-core, the one in the
+# virtualenv), in lanes that share nothing but the machine:
 #
 #   background   scripts/molecule.sh: the molecule scenarios on podman hosts (default, fleet, rotation), with
 #                their own hosts, image and installed tarball; output to build/logs/molecule.log, printed whole
-#                when both lanes are done
+#                when all lanes are done
+#   background   ansible-test sanity on the oldest claimed ansible-core (nox -t oldest -k sanity, noxfile.py),
+#                niced; output to build/logs/oldest-sanity.log
 #   foreground   the Kubernetes control plane (tests/controlplane; its components are built on the first run of
-#                a machine), molecule `kubernetes` against it, then pytest (unit and integration), then the
-#                control plane is stopped
+#                a machine), molecule `kubernetes` against it, then pytest (unit and integration), then the unit
+#                tests on the oldest claimed ansible-core (nox -t oldest -k units; after pytest, as both use
+#                the control plane's namespaces), then the control plane is stopped
 #
 # Either lane spends most of its time waiting on other processes (podman exec, ansible-playbook, nginx and
 # Prometheus starting, the API server), so side by side they finish in about the time of the longer one
@@ -25,6 +29,7 @@ PY=$VENV/bin/python
 LOGS=build/logs
 mkdir -p "$LOGS"
 MOLECULE_LOG=$LOGS/molecule.log
+OLDEST_LOG=$LOGS/oldest-sanity.log
 
 log() { echo "test-run.sh: $*" >&2; }
 now() { date +%s; }
@@ -35,34 +40,50 @@ PROMACCESS_VENV=$VENV scripts/fetch-collections.sh >/dev/null
 source scripts/_molecule_requirements.sh
 molecule_requirements "$VENV"
 
-molecule_pid= molecule_rc= molecule_s=
 declare -a summary=()
+declare -A bg_pid=() bg_log=() bg_title=() bg_rc=()
 
 # shellcheck source=scripts/_lane.sh
 source scripts/_lane.sh
 
-start_molecule() {
-  log "molecule scenarios on podman hosts: started, output in $MOLECULE_LOG"
-  lane_start "$MOLECULE_LOG" env PROMACCESS_VENV="$VENV" scripts/molecule.sh
-  molecule_pid=$lane_pid
+# bg_start KEY TITLE LOG COMMAND...: start a background lane.
+bg_start() {
+  local key=$1 title=$2 out=$3
+  shift 3
+  log "$title: started, output in $out"
+  lane_start "$out" "$@"
+  bg_pid[$key]=$lane_pid bg_log[$key]=$out bg_title[$key]=$title
 }
 
-finish_molecule() {
-  [[ -n $molecule_pid ]] || return 0
-  echo "===== molecule scenarios on podman hosts ($MOLECULE_LOG) ====="
-  lane_finish "$MOLECULE_LOG" "$molecule_pid"
-  molecule_pid=
-  molecule_rc=$lane_rc molecule_s=$lane_s
-  summary+=("molecule default, fleet, rotation (podman): $(verdict "$molecule_rc") in $molecule_s s")
+# bg_finish KEY: wait for it, print its log, record its time and result in the summary and bg_rc[KEY].
+bg_finish() {
+  local key=$1
+  [[ -n ${bg_pid[$key]:-} ]] || return 0
+  echo "===== ${bg_title[$key]} (${bg_log[$key]}) ====="
+  lane_finish "${bg_log[$key]}" "${bg_pid[$key]}"
+  unset "bg_pid[$key]"
+  bg_rc[$key]=$lane_rc
+  summary+=("${bg_title[$key]}: $(verdict "$lane_rc") in $lane_s s")
+}
+
+start_molecule() {
+  bg_start molecule "molecule default, fleet, rotation (podman)" "$MOLECULE_LOG" \
+    env PROMACCESS_VENV="$VENV" scripts/molecule.sh
+}
+
+start_oldest_sanity() {
+  bg_start oldest "sanity, oldest claimed ansible-core (nox)" "$OLDEST_LOG" \
+    nice -n 10 "$VENV/bin/nox" -t oldest -k sanity
 }
 
 on_signal() {
   trap - INT TERM
-  if [[ -n $molecule_pid ]]; then
-    log "interrupted: stopping the molecule scenarios (they destroy their hosts)"
-    pkill -TERM -P "$molecule_pid" 2>/dev/null || true
-    wait "$molecule_pid" 2>/dev/null || true
-  fi
+  local key
+  for key in "${!bg_pid[@]}"; do
+    log "interrupted: stopping ${bg_title[$key]} (molecule destroys its hosts)"
+    pkill -TERM -P "${bg_pid[$key]}" 2>/dev/null || true
+  done
+  for key in "${!bg_pid[@]}"; do wait "${bg_pid[$key]}" 2>/dev/null || true; done
   "$PY" tests/controlplane/controlplane.py down || true
   exit 130
 }
@@ -83,9 +104,12 @@ step() {
 t_all=$(now)
 if [[ ${PROMACCESS_TEST_SERIAL:-} == 1 ]]; then
   start_molecule
-  finish_molecule
+  bg_finish molecule
+  start_oldest_sanity
+  bg_finish oldest
 else
   start_molecule
+  start_oldest_sanity
 fi
 
 rc=0
@@ -94,13 +118,17 @@ if step "control plane up (builds what is missing)" "$PY" tests/controlplane/con
   if ((rc == 0)); then
     step "pytest tests/unit tests/integration" "$PY" -m pytest --durations=15 tests/unit tests/integration || rc=$?
   fi
+  step "unit tests, oldest claimed ansible-core (nox)" env PROMACCESS_K8S_KEEP=1 "$VENV/bin/nox" -t oldest -k units \
+    || rc=$?
 else
   rc=1
 fi
 "$PY" tests/controlplane/controlplane.py down || true
 
-finish_molecule
-((rc != 0)) || rc=$molecule_rc
+bg_finish molecule
+bg_finish oldest
+((rc != 0)) || rc=${bg_rc[molecule]}
+((rc != 0)) || rc=${bg_rc[oldest]}
 
 echo "===== make test, after sanity and lint: $(($(now) - t_all)) s ====="
 printf '  %s\n' "${summary[@]}"

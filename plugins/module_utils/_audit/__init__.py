@@ -1,5 +1,0 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) promaccess.core contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""Read-only inspection of what hosts and clusters hold. Private to promaccess.core."""

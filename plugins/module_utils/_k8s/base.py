@@ -76,7 +76,7 @@ class K8sBackend:
             if not self.connected():
                 self.connect(make_api_client(self.params))
             self.apply()
-        except (K8sError, self.error) + tuple(self.handled) as exc:
+        except (K8sError, self.error, *self.handled) as exc:
             raise self.error("%s: %s" % (self.where(), exc)) from exc
         return self.result
 

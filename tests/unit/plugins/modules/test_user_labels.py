@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from ._module_args import patch_module_args
 
 from ansible_collections.promaccess.core.plugins.modules import htpasswd_users, web_config
 
