@@ -138,7 +138,11 @@ def _pki(pki: Path) -> None:
           .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=7))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
+    # Key identifiers as every real cluster PKI has them: Python 3.13's default client context verifies strictly
+    # (VERIFY_X509_STRICT) and refuses a leaf without an Authority Key Identifier.
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     write_key("ca.key", ca_key)
     (pki / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
@@ -148,7 +152,9 @@ def _pki(pki: Path) -> None:
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=7))
                    .add_extension(x509.ExtendedKeyUsage(
-                       [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+                       [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
         write_key(name + ".key", key)
