@@ -127,6 +127,9 @@ CLUSTER_SPEC: dict[str, tuple] = {
     "promaccess_k8s_prometheus_probes": ("auto", "str"),
     "promaccess_k8s_route_prefix": ("", "str"),
     "promaccess_k8s_external_url": ("", "str"),
+    # auto: an http:// external URL beyond loopback is refused; plain_http accepts it, with a warning and the
+    # access report's finding (tls_policy.cluster_tls, docs/tls.md)
+    "promaccess_tls": ("auto", "str"),
     "promaccess_k8s_verify_url": ("", "str"),
     "promaccess_k8s_verify_validate_certs": (True, "bool"),
     "promaccess_k8s_verify_timeout": (5, "int"),
@@ -381,6 +384,11 @@ def cluster_settings(cluster: str, given: dict) -> dict:
         if not isinstance(grants, (list, tuple)):
             raise PlanError("%s: promaccess_k8s_scrape_tokens[%d].grants must be a list" % (cluster, index))
     s["secret_kind"] = "native" if fmt == "prometheus_web_config" else "ingress"
+    try:
+        s["tls"] = tls_policy.cluster_tls(cluster, s["promaccess_k8s_external_url"], s["promaccess_tls"],
+                                          s["secret_kind"])
+    except tls_policy.TlsPolicyError as exc:
+        raise PlanError(str(exc)) from None
     return s
 
 
@@ -980,6 +988,16 @@ def report_endpoints(host_plan: dict) -> list[dict]:
     return out
 
 
+def cluster_report_endpoints(cluster_plan: dict) -> list[dict]:
+    """A cluster's user-facing endpoint for the access report: its external URL, whether it is HTTPS and what it
+    leaves in plain HTTP beyond loopback. Its certificate is the ingress', not the playbooks' (no expiry here)."""
+    settings = cluster_plan.get("settings") or {}
+    tls = settings.get("tls") or {}
+    kind = settings.get("secret_kind", "ingress")
+    return [{"kind": kind, "url": _slash(settings.get("promaccess_k8s_external_url") or ""),
+             "tls": bool(tls.get(kind)), "plain_http": list(tls.get("plain_http") or []), "renew_days": None}]
+
+
 def report_hosts(plan: dict, checks: dict, limit=None, tls=None) -> list[dict]:
     """access_report's input: per host and cluster, its targets and the results of its inspection (None for a
     host that failed or was not reached), and per host its listeners (``endpoints``) with what the host said of
@@ -999,5 +1017,7 @@ def report_hosts(plan: dict, checks: dict, limit=None, tls=None) -> list[dict]:
             if kind == "vm" and result is not None:
                 entry["plan"]["endpoints"] = report_endpoints(host_plan)
                 entry["tls"] = (tls or {}).get(host)
+            elif result is not None:
+                entry["plan"]["endpoints"] = cluster_report_endpoints(host_plan)
             out.append(entry)
     return out

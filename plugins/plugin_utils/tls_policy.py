@@ -14,6 +14,7 @@ report. The planner (``fleet_plan.host_settings``) calls :func:`host_tls`; nothi
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 TLS_MODES = ("auto", "always", "plain_http")
 TLS_MIN_VERSIONS = ("TLS12", "TLS13")
@@ -128,6 +129,30 @@ def host_tls(host: str, settings: dict) -> dict:
         plain_http=plain,
         **files
     )
+
+
+def cluster_tls(cluster: str, external_url: str, mode: str, kind: str) -> dict:
+    """Whether a cluster's users reach Prometheus over TLS, in the shape of :func:`host_tls`'s answer.
+
+    The ingress' TLS is the cluster's (its ``tls:`` section, cert-manager): the playbooks do not issue it, but they
+    refuse to hand out credentials for an ``http://`` external URL beyond loopback unless the cluster's
+    ``promaccess_tls`` is ``plain_http`` (the same opt-out as a host's), which is then named in ``plain_http``
+    for the run's warning and the access report. ``kind``: the endpoint's kind (ingress or native).
+    """
+    if mode not in TLS_MODES:
+        raise TlsPolicyError("%s: promaccess_tls must be one of %s (got %r)" % (cluster, ", ".join(TLS_MODES), mode))
+    parts = urlsplit(external_url)
+    secure = parts.scheme == "https"
+    clear = not secure and not is_loopback(parts.hostname or "")
+    if clear and mode != "plain_http":
+        raise TlsPolicyError(
+            "%s: promaccess_k8s_external_url %r is plain HTTP beyond loopback: every request would carry a "
+            "credential in clear. Serve the ingress over TLS (its tls: section, cert-manager) and give the https:// "
+            "URL, or set promaccess_tls: plain_http for this cluster to accept it (the run warns and the access "
+            "report flags it; docs/tls.md)" % (cluster, external_url)
+        )
+    return {"mode": mode, kind: secure, "issue": False, "write": False,
+            "plain_http": ["%s %s" % (kind, external_url)] if clear else []}
 
 
 def scheme(tls: dict, kind: str) -> str:

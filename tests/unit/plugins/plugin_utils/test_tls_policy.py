@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import host_settings
+from ansible_collections.promaccess.core.plugins.plugin_utils.access_report import build_report
+from ansible_collections.promaccess.core.plugins.plugin_utils.fleet_plan import (
+    PlanError,
+    cluster_report_endpoints,
+    cluster_settings,
+    host_settings,
+)
 from ansible_collections.promaccess.core.plugins.plugin_utils.tls_policy import (
     certificate_names,
     host_tls,
@@ -121,3 +127,46 @@ def test_a_certificate_given_as_content_is_written_where_an_issued_one_would_be(
 def test_content_refusals(given, message):
     with pytest.raises(ValueError, match=message):
         settings(**given)
+
+
+# -- Kubernetes clusters: the ingress' URL ---------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["http://prom.example.org/", "http://10.0.0.5:8080/prometheus/", "http://[2001:db8::1]/"])
+def test_a_cluster_refuses_plain_http_beyond_loopback_without_the_opt_out(url):
+    with pytest.raises(PlanError, match=r"^c1: promaccess_k8s_external_url .* is plain HTTP beyond loopback.*"
+                                        r"promaccess_tls: plain_http"):
+        cluster_settings("c1", {"promaccess_k8s_external_url": url})
+
+
+def test_a_cluster_opting_out_is_named_for_the_warning_and_the_report():
+    s = cluster_settings("c1", {"promaccess_k8s_external_url": "http://prom.example.org/", "promaccess_tls": "plain_http"})
+    assert s["tls"]["ingress"] is False
+    assert s["tls"]["plain_http"] == ["ingress http://prom.example.org/"]
+    (endpoint,) = cluster_report_endpoints({"settings": s})
+    assert endpoint == {"kind": "ingress", "url": "http://prom.example.org/", "tls": False,
+                        "plain_http": ["ingress http://prom.example.org/"], "renew_days": None}
+
+
+@pytest.mark.parametrize("url, kind, secure", [
+    ("https://prom.example.org/", "ingress", True),
+    ("http://127.0.0.1:9/prometheus/", "ingress", False),
+    ("http://localhost:8080/", "ingress", False),
+    ("http://[::1]:8080/", "ingress", False),
+])
+def test_a_cluster_on_https_or_loopback_needs_no_opt_out(url, kind, secure):
+    s = cluster_settings("c1", {"promaccess_k8s_external_url": url})
+    assert s["tls"][kind] is secure and s["tls"]["plain_http"] == []
+
+
+def test_a_cluster_with_an_unknown_tls_mode_is_refused():
+    with pytest.raises(PlanError, match="c1: promaccess_tls must be one of auto, always, plain_http"):
+        cluster_settings("c1", {"promaccess_k8s_external_url": "https://prom.example.org/", "promaccess_tls": "off"})
+
+
+def test_the_access_report_flags_a_cluster_left_in_clear():
+    s = cluster_settings("c1", {"promaccess_k8s_external_url": "http://prom.example.org/", "promaccess_tls": "plain_http"})
+    report = build_report([{"host": "c1", "kind": "cluster", "checks": {"results": []},
+                                            "plan": {"kind": "cluster", "targets": [],
+                                                     "endpoints": cluster_report_endpoints({"settings": s})}}], [],
+                          generated_at="2026-12-04T00:00:00Z")
+    assert [(f["host"], f["code"]) for f in report["findings"]] == [("c1", "plain_http")]
+    assert report["endpoints"][0]["problem"] == "plain_http"
