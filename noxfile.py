@@ -8,6 +8,9 @@ meta/runtime.yml claims, each in its own virtualenv on a controller Python that 
     .venv/bin/nox -t oldest               the oldest claimed core only (what make test adds to its own run)
     .venv/bin/nox -s "units(2.18)"        one session; `nox -l` lists them
 
+Sessions: sanity(X) and units(X) for every claimed core; integration(X) for the oldest and the newest, the
+integration tests that run the modules themselves (MODULE_INTEGRATION) with that core's ansible and ansible-playbook.
+
 The newest core is also what .venv holds, tested by `make sanity` and `make unit`. The Pythons come from pyenv
 (scripts/bootstrap.sh finds them the same way); a session whose Python is missing fails, it is not skipped.
 """
@@ -40,17 +43,38 @@ os.environ["PATH"] = os.pathsep.join(sorted(glob.glob(os.path.join(_PYENV, "vers
                                      + [os.environ.get("PATH", "")])
 
 
+#: The integration tests that exercise the modules (not the playbooks, not molecule): the ansible-test style targets
+#: (tests/integration/targets/module_*, lookup_credential), the TLS checks of web_config and nginx_auth with the
+#: real Prometheus and nginx, and every module's RETURN documentation against what it returns. They run the
+#: ansible and ansible-playbook beside the session's Python, so each runs on the session's core.
+MODULE_INTEGRATION = [
+    "tests/integration/test_targets.py",
+    "tests/integration/test_web_config_tls.py",
+    "tests/integration/test_nginx_tls.py",
+    "tests/integration/test_return_docs.py",
+]
+
+
+def _install(session: nox.Session, core: str, *more: str) -> None:
+    """That core (and more), then a check that the session's ansible is that core: what runs is what is claimed."""
+    session.install(_core_spec(core), *more)
+    session.run("python", "-c", "import sys; from ansible.release import __version__ as v; "
+                "sys.exit(0 if v.startswith(sys.argv[1] + '.') else 'ansible-core %s, not %s' % (v, sys.argv[1]))",
+                core, silent=True)
+
+
 def _core_spec(core: str) -> str:
     major, minor = core.split(".")
     return "ansible-core>=%s.0,<%s.%d" % (core, major, int(minor) + 1)
 
 
-def _matrix():
+def _matrix(cores=None):
+    cores = cores or list(CORES)
     return nox.parametrize(
         ["python", "core"],
-        [(python, core) for core, python in CORES.items()],
-        ids=list(CORES),
-        tags=[["oldest"] if core == OLDEST else ["newest"] if core == NEWEST else [] for core in CORES],
+        [(CORES[core], core) for core in cores],
+        ids=cores,
+        tags=[["oldest"] if core == OLDEST else ["newest"] if core == NEWEST else [] for core in cores],
     )
 
 
@@ -58,7 +82,7 @@ def _matrix():
 @_matrix()
 def sanity(session: nox.Session, core: str) -> None:
     """ansible-test sanity (scripts/sanity.sh: a copy of the tree at ansible_collections/promaccess/core)."""
-    session.install(_core_spec(core))
+    _install(session, core)
     session.run("scripts/sanity.sh", external=True,
                 env={"VENV": session.virtualenv.location, "SANITY_PYTHON": session.python})
 
@@ -67,5 +91,13 @@ def sanity(session: nox.Session, core: str) -> None:
 @_matrix()
 def units(session: nox.Session, core: str) -> None:
     """The unit tests (tests/unit) with the collection's own requirements."""
-    session.install(_core_spec(core), "-r", "requirements.txt", "pytest>=8.3,<10")
+    _install(session, core, "-r", "requirements.txt", "pytest>=8.3,<10")
     session.run("python", "-m", "pytest", "-q", "tests/unit", *session.posargs)
+
+
+@nox.session(download_python="never")
+@_matrix([OLDEST, NEWEST])
+def integration(session: nox.Session, core: str) -> None:
+    """The integration tests that exercise the modules (MODULE_INTEGRATION), on the oldest and the newest core."""
+    _install(session, core, "-r", "requirements.txt", "pytest>=8.3,<10")
+    session.run("python", "-m", "pytest", "-q", *MODULE_INTEGRATION, *session.posargs)

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Prepare this machine for the collection's tests and demo: a Python 3.12 virtualenv with the tested
+# Prepare this machine for the collection's tests and demo: a Python 3.12 or 3.13 virtualenv with the tested
 # requirements, then the Debian packages bindep.txt names for the "test" profile. Safe to re-run: it does
 # nothing when everything is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 
+# The controller Pythons the virtualenv is tested on (README.md, "Requirements"): ansible-core 2.21 needs 3.12 or
+# newer, and the matrix (noxfile.py) runs 2.21 on 3.13. PYTHON (when set) must be one of them too.
+TESTED_PYTHONS="3.12 3.13"
+
 find_python() {
-  local candidates=()
+  local candidates=() py version
   [[ -n ${PYTHON:-} ]] && candidates+=("$PYTHON")
   if command -v pyenv >/dev/null 2>&1; then
     local root; root=$(pyenv root)
@@ -15,11 +19,16 @@ find_python() {
   fi
   candidates+=(python3.12 python3.13 python3)
   for py in "${candidates[@]}"; do
-    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    command -v "$py" >/dev/null 2>&1 || continue
+    version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+    if [[ " $TESTED_PYTHONS " == *" $version "* ]]; then
       command -v "$py"; return 0
     fi
+    [[ $py == "${PYTHON:-}" ]] && echo "bootstrap: PYTHON=$PYTHON is Python $version, not a tested one ($TESTED_PYTHONS)" >&2
   done
-  echo "bootstrap: no Python 3.12+ found (ansible-core 2.21 needs it); set PYTHON=/path/to/python3.12" >&2
+  echo "bootstrap: no tested controller Python found (one of $TESTED_PYTHONS; looked at \$PYTHON, pyenv's versions" \
+       "and python3.12, python3.13, python3 on PATH). Install one (pyenv install 3.12, or Debian 13's python3)" \
+       "or set PYTHON=/path/to/python3.12" >&2
   return 1
 }
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Build (or reuse) the podman image the molecule test hosts run: Debian 12 with systemd as PID 1, made from
-# Debian packages only (container registries are unreachable on the project's machines).
+# Build (or reuse) the podman image the molecule test hosts run: Debian 12 (bookworm, the default) or Debian 13
+# (trixie) with systemd as PID 1, made from Debian packages only (container registries are unreachable on the
+# project's machines).
 #
-#   scripts/build-test-image.sh          prints the image reference on stdout (logs go to stderr)
+#   scripts/build-test-image.sh          the Debian 12 image; prints its reference on stdout (logs go to stderr)
+#   scripts/build-test-image.sh trixie   the Debian 13 image
 #
-# The image is tagged by a hash of its recipe (this file and tests/podman/containers.conf) and reused while
-# that tag exists, so a machine builds it once. Installs its own Debian prerequisites when missing.
+# The image is tagged <suite>-<hash of its recipe> (this file, tests/podman/containers.conf and the suite) and
+# reused while that tag exists, so a machine builds each suite once; <suite> alone names the newest build.
+# Installs its own Debian prerequisites when missing.
 #
 # What is in the image, and why:
 #   installed:  python3 and python3-apt (Ansible, ansible.builtin.apt), systemd + systemd-sysv + dbus (real services), curl, ca-certificates and
@@ -28,7 +31,11 @@ log() { echo "build-test-image: $*" >&2; }
 NAME=${PROMACCESS_TEST_IMAGE_NAME:-localhost/promaccess-test-host}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-SUITE=bookworm
+SUITE=${1:-bookworm}
+case $SUITE in
+  bookworm | trixie) ;;  # the managed-host platforms the collection is tested on (docs/testing.md)
+  *) log "suite is bookworm (Debian 12) or trixie (Debian 13), not '$SUITE'"; exit 2 ;;
+esac
 # Installed in the image. procps (priority important, on every Debian VM; minbase leaves it out) gives
 # /bin/kill, which Debian's prometheus.service runs to reload.
 INCLUDE=python3,python3-apt,systemd,systemd-sysv,dbus,curl,ca-certificates,apache2-utils,procps
@@ -51,14 +58,14 @@ if ((${#need[@]})); then
 fi
 
 # --- reuse ------------------------------------------------------------------------------------------------
-TAG=$(cat "$SELF" "$CONTAINERS_CONF" | sha256sum | cut -c1-12)
+TAG=$SUITE-$( (cat "$SELF" "$CONTAINERS_CONF"; echo "$SUITE") | sha256sum | cut -c1-12)
 IMAGE=$NAME:$TAG
 mkdir -p .cache
 exec 9>.cache/build-test-image.lock
 flock -w 900 9 || { log "another build holds .cache/build-test-image.lock for 15 min; giving up"; exit 1; }
 if podman image exists "$IMAGE"; then
   log "reusing $IMAGE"
-  podman tag "$IMAGE" "$NAME:latest" >&2
+  podman tag "$IMAGE" "$NAME:$SUITE" >&2
   echo "$IMAGE"
   exit 0
 fi
@@ -114,11 +121,16 @@ tar -C "$ROOT" --numeric-owner -c . | podman import \
   --change 'STOPSIGNAL SIGRTMIN+3' \
   --message "promaccess.core test host, recipe $TAG" \
   - "$IMAGE" >&2
-podman tag "$IMAGE" "$NAME:latest" >&2
+podman tag "$IMAGE" "$NAME:$SUITE" >&2
 
-# Drop images of older recipes (ignore ones still used by a container).
+# Drop this suite's images of older recipes, and those of the recipe before suites (ignore ones still used by
+# a container).
 podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$NAME" | while read -r old; do
-  [[ $old == "$IMAGE" || $old == "$NAME:latest" ]] || podman rmi "$old" >/dev/null 2>&1 || true
+  case ${old##*:} in
+    "$TAG" | "$SUITE") ;;
+    "$SUITE"-* | latest | [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f])
+      podman rmi "$old" >/dev/null 2>&1 || true ;;
+  esac
 done
 
 log "built $IMAGE in $(($(date +%s) - start)) s"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the collection's molecule scenarios on real systemd hosts (Debian 12 containers under podman).
+# Run the collection's molecule scenarios on real systemd hosts (Debian 12 and 13 containers under podman).
 #
 #   scripts/molecule.sh                      molecule test for every podman scenario (default, then fleet)
 #   scripts/molecule.sh default fleet        molecule test for the named scenarios, in that order
@@ -55,10 +55,11 @@ printf -- '---\nprerun: false\n' > "build/molecule-base.yml.$$"
 mv -f "build/molecule-base.yml.$$" build/molecule-base.yml
 BASE=(-c extensions/molecule/config.yml -c build/molecule-base.yml)
 
-# --- podman and the host image --------------------------------------------------------------------------
+# --- podman and the host images: Debian 12 for every scenario, Debian 13 too for default ---------------------
 export CONTAINERS_CONF=$REPO/tests/podman/containers.conf
-PROMACCESS_TEST_IMAGE=$(scripts/build-test-image.sh)
-export PROMACCESS_TEST_IMAGE
+PROMACCESS_TEST_IMAGE=$(scripts/build-test-image.sh bookworm)
+PROMACCESS_TEST_IMAGE_TRIXIE=$(scripts/build-test-image.sh trixie)
+export PROMACCESS_TEST_IMAGE PROMACCESS_TEST_IMAGE_TRIXIE
 
 export PATH=$VENV/bin:$PATH:/usr/sbin:/sbin
 export ANSIBLE_COLLECTIONS_PATH=$PROMACCESS_ROOT:$CACHE_COLLECTIONS
@@ -95,7 +96,7 @@ on_signal() {
 }
 trap on_signal INT TERM
 
-log "image $PROMACCESS_TEST_IMAGE; collections $ANSIBLE_COLLECTIONS_PATH"
+log "images $PROMACCESS_TEST_IMAGE $PROMACCESS_TEST_IMAGE_TRIXIE; collections $ANSIBLE_COLLECTIONS_PATH"
 # Show where promaccess.core comes from, as ansible-playbook will resolve it for the scenarios' playbooks
 # (extensions/molecule/resources), and stop unless it is the copy this run is meant to test.
 ansible-galaxy collection list promaccess.core 2>&1 | sed 's/^/molecule.sh: /' >&2

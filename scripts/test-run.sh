@@ -10,7 +10,8 @@
 #   foreground   the Kubernetes control plane (tests/controlplane; its components are built on the first run of
 #                a machine), molecule `kubernetes` against it, then pytest (unit and integration), then the unit
 #                tests on the oldest claimed ansible-core (nox -t oldest -k units; after pytest, as both use
-#                the control plane's namespaces), then the control plane is stopped
+#                the control plane's namespaces) and the integration tests that exercise the modules on it
+#                (nox -t oldest -k integration), then the control plane is stopped
 #
 # Either lane spends most of its time waiting on other processes (podman exec, ansible-playbook, nginx and
 # Prometheus starting, the API server), so side by side they finish in about the time of the longer one
@@ -120,6 +121,7 @@ if step "control plane up (builds what is missing)" "$PY" tests/controlplane/con
   fi
   step "unit tests, oldest claimed ansible-core (nox)" env PROMACCESS_K8S_KEEP=1 "$VENV/bin/nox" -t oldest -k units \
     || rc=$?
+  step "module integration tests, oldest claimed ansible-core (nox)" "$VENV/bin/nox" -t oldest -k integration || rc=$?
 else
   rc=1
 fi
