@@ -102,3 +102,20 @@ def test_bad_settings_fail_the_plan_with_a_clear_message(tmp_path, host_vars, me
     assert message in proc.stdout, proc.stdout[-4000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not list(tmp_path.glob("p*.json"))
+
+
+@pytest.mark.slow
+def test_a_cluster_reached_in_clear_is_refused_unless_it_opts_out(tmp_path):
+    """The ingress' URL beyond loopback must be https:// (docs/tls.md, "Kubernetes clusters")."""
+    cluster = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+               "promaccess_k8s_external_url": "http://prom.example.org/"}
+    given = inventory()
+    given["all"]["children"]["k8s_clusters"] = {"hosts": {"c1": cluster}}
+    proc = run(tmp_path, given)
+    assert proc.returncode != 0
+    assert "c1: promaccess_k8s_external_url 'http://prom.example.org/' is plain HTTP beyond loopback" in proc.stdout, \
+        proc.stdout[-4000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    cluster["promaccess_tls"] = "plain_http"
+    proc = run(tmp_path, given)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
