@@ -164,9 +164,8 @@ def test_a_cluster_with_an_unknown_tls_mode_is_refused():
 
 def test_the_access_report_flags_a_cluster_left_in_clear():
     s = cluster_settings("c1", {"promaccess_k8s_external_url": "http://prom.example.org/", "promaccess_tls": "plain_http"})
-    report = build_report([{"host": "c1", "kind": "cluster", "checks": {"results": []},
-                                            "plan": {"kind": "cluster", "targets": [],
-                                                     "endpoints": cluster_report_endpoints({"settings": s})}}], [],
-                          generated_at="2026-12-04T00:00:00Z")
+    host = {"host": "c1", "kind": "cluster", "checks": {"results": []},
+            "plan": {"kind": "cluster", "targets": [], "endpoints": cluster_report_endpoints({"settings": s})}}
+    report = build_report([host], [], generated_at="2026-12-04T00:00:00Z")
     assert [(f["host"], f["code"]) for f in report["findings"]] == [("c1", "plain_http")]
     assert report["endpoints"][0]["problem"] == "plain_http"
