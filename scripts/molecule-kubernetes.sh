@@ -52,7 +52,11 @@ cache_collections=$(PROMACCESS_VENV=$VENV scripts/fetch-collections.sh)
 export ANSIBLE_COLLECTIONS_PATH=$collections:$cache_collections
 export PATH=$VENV/bin:$PATH ANSIBLE_NOCOLOR=1
 cd extensions
-# The delegated driver keeps the scenario's state (e.g. "prepared") between runs: start from a clean one, or a
-# second run on the same machine would skip prepare.
-molecule reset --scenario-name kubernetes
+# The delegated driver keeps the scenario's state (e.g. "prepared") in molecule's ephemeral directory between
+# runs: give it a fresh one in this checkout, or a second run on the same machine would skip prepare. Not
+# `molecule reset`: that also runs the podman driver's reset, `podman rm --force --filter
+# label=owner=molecule`, which removes every molecule host on the machine, those of the scenarios make test's
+# other lane is running too (tests/integration/test_molecule_kubernetes.py).
+export MOLECULE_EPHEMERAL_DIRECTORY=$REPO/build/molecule/kubernetes
+rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
 molecule test --scenario-name kubernetes
