@@ -15,8 +15,9 @@ SCRIPT = REPO / "scripts" / "molecule-kubernetes.sh"
 PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=str(REPO / "tests" / "podman" / "containers.conf"))
 
 
-def podman(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["podman", *args], capture_output=True, text=True, env=PODMAN_ENV, timeout=120, **kwargs)
+def podman(*args: str, check: bool = False, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], input=stdin, capture_output=True, text=True, env=PODMAN_ENV,
+                          timeout=120, check=check)
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def bystander():
     image = "localhost/promaccess-bystander:%s" % tag
     name = "promaccess-bystander-%s" % tag
     empty = subprocess.run(["tar", "-cf", "-", "--files-from", "/dev/null"], capture_output=True, check=True).stdout
-    podman("import", "--message", "empty image of a test", "-", image, input=empty.decode(), check=True)
+    podman("import", "--message", "empty image of a test", "-", image, stdin=empty.decode(), check=True)
     try:
         podman("create", "--label", "owner=molecule", "--network", "none", "--name", name, image, "/sbin/init",
                check=True)
