@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,21 +16,22 @@ SCRIPT = REPO / "scripts" / "molecule-kubernetes.sh"
 PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=str(REPO / "tests" / "podman" / "containers.conf"))
 
 
-def podman(*args: str, check: bool = False, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["podman", *args], input=stdin, capture_output=True, text=True, env=PODMAN_ENV,
-                          timeout=120, check=check)
+def podman(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, env=PODMAN_ENV, timeout=120,
+                          check=check)
 
 
 @pytest.fixture
-def bystander():
+def bystander(tmp_path):
     """A podman container labelled owner=molecule, as molecule's podman driver labels the hosts of `default`,
     `fleet` and `rotation` (make test runs them in its other lane while this scenario runs). It is created, not
     started, from an empty image, so it costs nothing; podman treats it as it treats a running host."""
     tag = secrets.token_hex(4)
     image = "localhost/promaccess-bystander:%s" % tag
     name = "promaccess-bystander-%s" % tag
-    empty = subprocess.run(["tar", "-cf", "-", "--files-from", "/dev/null"], capture_output=True, check=True).stdout
-    podman("import", "--message", "empty image of a test", "-", image, stdin=empty.decode(), check=True)
+    empty = tmp_path / "empty.tar"
+    tarfile.open(empty, "w").close()
+    podman("import", "--message", "empty image of a test", str(empty), image, check=True)
     try:
         podman("create", "--label", "owner=molecule", "--network", "none", "--name", name, image, "/sbin/init",
                check=True)
